@@ -1,0 +1,222 @@
+"""KWLS / LS-TFIDF in bounded memory: counts -> WLR [V, P] -> chunked ILR -> soft labels.
+
+Host (numpy) side: the label-level counts f_{w,X_m}, S_m and the document
+frequencies, all O(nnz) bincounts. Device (jitted JAX) side: every equation.
+Instances are streamed through one jitted function in chunks of a fixed number
+of (instance, word) pairs, padded to power-of-two buckets, so compilations do
+not grow with the corpus and a chunk's working set stays bounded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from kwls_jax.smoothing import relevance
+from kwls_jax.smoothing.tokenize import WordCounts
+
+MAX_CHUNK_PAIRS = 1 << 19
+_MIN_BUCKET = 1 << 10
+
+
+@dataclasses.dataclass
+class LabelStats:
+  """Everything Eqs. 1-6 need, counted once on the host."""
+
+  f_label: np.ndarray  # [V, P] f_{w,X_m}
+  label_df: np.ndarray  # [V] #labels m with f_{w,X_m} >= 1
+  df: np.ndarray  # [V] #instances containing w
+  s_label: np.ndarray  # [P] S_m
+  num_instances: int
+  x_avg: float  # X_avg of Eq. 7
+
+
+@dataclasses.dataclass
+class SoftLabelResult:
+  """Soft labels with the quantities that explain them."""
+
+  soft_labels: np.ndarray  # [N, P] Eq. 8
+  ilr: np.ndarray  # [N, P] Eq. 7
+  wlr: np.ndarray  # [V, P] Eq. 3
+  wiw: np.ndarray  # [V] Eq. 5 (or its TF-IDF counterpart)
+  counts: WordCounts
+  stats: LabelStats
+  method: str
+  k2: float
+
+
+def _next_pow2(n: int) -> int:
+  return 1 << max(int(n) - 1, 0).bit_length()
+
+
+def label_csr(labels: np.ndarray, num_labels: int):
+  """Hard labels as (ptr [N+1], label ids) from ids [N] or multi-hot [N, P]."""
+  labels = np.asarray(labels)
+  if labels.ndim == 1:
+    if labels.size and (labels.min() < 0 or labels.max() >= num_labels):
+      raise ValueError(
+          f"label ids must lie in [0, {num_labels}); got min {labels.min()}, "
+          f"max {labels.max()}")
+    return np.arange(len(labels) + 1, dtype=np.int64), labels.astype(np.int64)
+  if labels.ndim != 2 or labels.shape[1] != num_labels:
+    raise ValueError(
+        f"multi-hot labels must be [N, {num_labels}], got {labels.shape}")
+  rows, cols = np.nonzero(labels)
+  ptr = np.zeros(len(labels) + 1, dtype=np.int64)
+  np.cumsum(np.bincount(rows, minlength=len(labels)), out=ptr[1:])
+  return ptr, cols.astype(np.int64)
+
+
+def label_stats(counts: WordCounts, labels: np.ndarray,
+                num_labels: int) -> LabelStats:
+  """f_{w,X_m}, S_m (Eq. 1), label and instance document frequencies (Eqs. 2, 5)."""
+  if len(labels) != counts.num_docs:
+    raise ValueError(
+        f"{counts.num_docs} texts but {len(labels)} labels")
+  ptr, lab = label_csr(labels, num_labels)
+  v, p = counts.vocab_size, num_labels
+  n_lab = np.diff(ptr)
+  pair_doc = counts.pair_doc()
+  if labels.ndim == 1:
+    key = lab[pair_doc] * v + counts.word
+    weight = counts.count
+  else:  # an instance in several X_m counts once in each
+    reps = n_lab[pair_doc]
+    src = np.repeat(np.arange(counts.nnz), reps)
+    within = np.arange(len(src)) - np.repeat(np.cumsum(reps) - reps, reps)
+    key = lab[ptr[pair_doc[src]] + within] * v + counts.word[src]
+    weight = counts.count[src]
+  f_label = np.bincount(key, weights=weight, minlength=p * v)
+  f_label = f_label.reshape(p, v).T
+  doc_of_label = np.repeat(np.arange(len(n_lab)), n_lab)
+  s_label = np.bincount(lab, weights=counts.length[doc_of_label], minlength=p)
+  n = counts.num_docs
+  return LabelStats(
+      f_label=f_label,
+      label_df=(f_label > 0).sum(axis=1),
+      df=np.bincount(counts.word, minlength=v),
+      s_label=s_label,
+      num_instances=n,
+      x_avg=float(counts.length.mean()) if n else 0.0)
+
+
+@functools.partial(jax.jit, static_argnames=("method",))
+def word_tables(f_label, label_df, df, s_label, num_instances, k1, b, method):
+  """WLR [V, P] (Eqs. 1-3) and WIW [V] (Eq. 5)."""
+  wlc_fn, wlw_fn, _, wiw_fn = relevance.WEIGHTINGS[method]
+  num_labels = f_label.shape[1]
+  wlr = relevance.wlr(wlw_fn(label_df, num_labels),
+                      wlc_fn(f_label, s_label, k1, b))
+  return wlr, wiw_fn(df, num_instances)
+
+
+@functools.partial(jax.jit, static_argnames=("method", "num_segments"))
+def chunk_soft_labels(wlr, wiw, word, count, segment, x_avg, k2, method,
+                      num_segments):
+  """ILR (Eqs. 4, 6, 7) and soft labels (Eq. 8) for one chunk of instances."""
+  wic_fn = relevance.WEIGHTINGS[method][2]
+  wir = relevance.wir(wiw[word], wic_fn(count, k2))
+  ilr = relevance.ilr(wlr[word], wir, segment, num_segments, x_avg)
+  return ilr, relevance.soft_label(ilr)
+
+
+def plan_chunks(doc_ptr: np.ndarray, max_pairs: int):
+  """Greedy instance ranges [a, b) with at most `max_pairs` pairs and instances.
+
+  An instance with more distinct words than `max_pairs` gets a chunk alone.
+  """
+  n = len(doc_ptr) - 1
+  out, a = [], 0
+  while a < n:
+    b = int(np.searchsorted(doc_ptr, doc_ptr[a] + max_pairs, side="right")) - 1
+    b = min(max(b, a + 1), a + max_pairs, n)
+    out.append((a, b))
+    a = b
+  return out
+
+
+def _pad(x: np.ndarray, size: int, value) -> np.ndarray:
+  out = np.full(size, value, dtype=x.dtype)
+  out[:len(x)] = x
+  return out
+
+
+def compute(counts: WordCounts,
+            labels: np.ndarray,
+            num_labels: int,
+            method: str = "kwls",
+            k1: float = 2.0,
+            b: float = 0.75,
+            k2: float = 2.0,
+            dtype=None,
+            max_chunk_pairs: int = MAX_CHUNK_PAIRS,
+            progress: Callable[[int], None] | None = None) -> SoftLabelResult:
+  """Soft labels (Eqs. 1-8) for counted instances.
+
+  Args:
+    counts: from `tokenize.count_words`.
+    labels: int ids [N] or multi-hot [N, P].
+    num_labels: P.
+    method: "kwls" or "tfidf".
+    dtype: float dtype of the computation; float32 unless jax_enable_x64 is
+      on, then float64.
+    max_chunk_pairs: (instance, word) pairs per jitted call.
+    progress: called with the number of instances done after each chunk.
+  """
+  if method not in relevance.WEIGHTINGS:
+    raise ValueError(f"method must be one of {sorted(relevance.WEIGHTINGS)}")
+  if num_labels < 1:
+    raise ValueError("num_labels must be >= 1")
+  labels = np.asarray(labels)
+  if dtype is None:
+    dtype = jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
+  stats = label_stats(counts, labels, num_labels)
+  v_pad = max(_next_pow2(counts.vocab_size), _MIN_BUCKET)
+  pad_rows = lambda x: np.concatenate(
+      [x, np.zeros((v_pad - len(x),) + x.shape[1:], x.dtype)])
+  wlr, wiw = word_tables(
+      jnp.asarray(pad_rows(stats.f_label), dtype),
+      jnp.asarray(pad_rows(stats.label_df), dtype),
+      jnp.asarray(pad_rows(stats.df), dtype),
+      jnp.asarray(stats.s_label, dtype),
+      jnp.asarray(stats.num_instances, dtype),
+      jnp.asarray(k1, dtype), jnp.asarray(b, dtype), method=method)
+  x_avg, k2_ = jnp.asarray(stats.x_avg, dtype), jnp.asarray(k2, dtype)
+  n = counts.num_docs
+  ilr = np.zeros((n, num_labels), dtype=np.dtype(dtype))
+  soft = np.zeros((n, num_labels), dtype=np.dtype(dtype))
+  pending = []
+
+  def drain():
+    a_, b_, ilr_c, soft_c = pending.pop(0)
+    ilr[a_:b_] = np.asarray(ilr_c)[:b_ - a_]
+    soft[a_:b_] = np.asarray(soft_c)[:b_ - a_]
+    if progress is not None:
+      progress(b_ - a_)
+
+  for a, b_ in plan_chunks(counts.doc_ptr, max_chunk_pairs):
+    lo, hi = counts.doc_ptr[a], counts.doc_ptr[b_]
+    size = max(_next_pow2(max(hi - lo, b_ - a)), _MIN_BUCKET)
+    segment = np.repeat(np.arange(b_ - a, dtype=np.int32),
+                        np.diff(counts.doc_ptr[a:b_ + 1]))
+    out = chunk_soft_labels(
+        wlr, wiw,
+        jnp.asarray(_pad(counts.word[lo:hi], size, 0)),
+        jnp.asarray(_pad(counts.count[lo:hi], size, 0), dtype),
+        jnp.asarray(_pad(segment, size, size)),  # padding: dropped segment
+        x_avg, k2_, method=method, num_segments=size)
+    pending.append((a, b_) + tuple(out))
+    if len(pending) > 2:  # keep two chunks in flight
+      drain()
+  while pending:
+    drain()
+  return SoftLabelResult(
+      soft_labels=soft, ilr=ilr,
+      wlr=np.asarray(wlr)[:counts.vocab_size],
+      wiw=np.asarray(wiw)[:counts.vocab_size],
+      counts=counts, stats=stats, method=method, k2=k2)
