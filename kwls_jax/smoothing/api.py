@@ -85,4 +85,5 @@ def _progress_bar(total: int, enabled: bool):
   if not enabled:
     return None
   from tqdm.auto import tqdm  # pylint: disable=g-import-not-at-top
-  return tqdm(total=total, desc="counting words", unit="doc", leave=False)
+  return tqdm(total=total, desc="counting words", unit="doc", leave=False,
+              disable=None)  # off when stderr is not a terminal

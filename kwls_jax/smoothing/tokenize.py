@@ -20,8 +20,11 @@ chunk size plus the output counts.
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
+import os
 import re
+import threading
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
@@ -83,6 +86,7 @@ class _CharClass:
 
   def __init__(self, predicate: Callable[[str], bool]):
     self._predicate = predicate
+    self._lock = threading.Lock()
     self.table = np.zeros(_NUM_CODEPOINTS, dtype=bool)
     self._known = np.zeros(_NUM_CODEPOINTS, dtype=bool)
     self._known[:128] = True
@@ -93,8 +97,9 @@ class _CharClass:
     new = np.unique(cp)
     new = new[~self._known[new]]
     if new.size:
-      self.table[new] = [self._predicate(chr(c)) for c in new.tolist()]
-      self._known[new] = True
+      with self._lock:  # fill the class before marking it known
+        self.table[new] = [self._predicate(chr(c)) for c in new.tolist()]
+        self._known[new] = True
     return self.table[cp]
 
   def classify_utf8(self, buf: np.ndarray) -> np.ndarray:
@@ -119,9 +124,15 @@ class _CharClass:
 
 
 _CLASSES: dict[str, _CharClass] = {}
+_CLASSES_LOCK = threading.Lock()
 
 
 def _char_class(tokenizer: str) -> _CharClass:
+  with _CLASSES_LOCK:
+    return _char_class_locked(tokenizer)
+
+
+def _char_class_locked(tokenizer: str) -> _CharClass:
   if tokenizer not in _CLASSES:
     if tokenizer == "word":
       pred = lambda ch: ch.isalnum() or ch == "_"  # Python re's \w for str
@@ -197,23 +208,30 @@ def _chunks(texts: Sequence[str], chunk_chars: int) -> Iterable[slice]:
 
 def count_words(texts: Sequence[str],
                 tokenizer: str = "word",
-                chunk_chars: int = 1 << 24,
-                progress: Callable[[int], None] | None = None) -> WordCounts:
+                chunk_chars: int = 1 << 22,
+                progress: Callable[[int], None] | None = None,
+                workers: int | None = None) -> WordCounts:
   """Tokenise `texts` and count f_{w,x_i} for every distinct word of each x_i.
 
   Args:
     texts: the instances, in order.
     tokenizer: "word" or "whitespace" (see the module docstring).
-    chunk_chars: characters per chunk; bounds the working memory (~40 bytes a
-      character for the chunk).
+    chunk_chars: characters per chunk; bounds the working memory (about 40
+      bytes a character for each chunk in flight).
     progress: called with the number of instances done after each chunk.
+    workers: chunks counted in parallel threads (numpy and Arrow release the
+      GIL); default: the number of CPUs.
   """
   _char_class(tokenizer)  # validates the name even for an empty corpus
+  workers = workers or os.cpu_count() or 1
+  slices = list(_chunks(texts, chunk_chars))
   chunks = []
-  for sl in _chunks(texts, chunk_chars):
-    chunks.append(_count_chunk(texts[sl], tokenizer))
-    if progress is not None:
-      progress(sl.stop - sl.start)
+  with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+    for sl, chunk in zip(slices, pool.map(
+        lambda sl: _count_chunk(texts[sl], tokenizer), slices)):
+      chunks.append(chunk)
+      if progress is not None:
+        progress(sl.stop - sl.start)
   # One global vocabulary: dictionary-encode the chunks' vocabularies together.
   merged = pc.dictionary_encode(pa.concat_arrays([c.vocab for c in chunks]))
   local_to_global = merged.indices.to_numpy().astype(np.int32)

@@ -1,0 +1,146 @@
+"""The `kwls` command line.
+
+    kwls soft-labels INPUT --out OUT.npy [--method kwls|tfidf|classic]
+                     [--tokenizer word|whitespace] [--k1 2.0] [--b 0.75]
+                     [--k2 2.0] [--epsilon 0.1] [--num-labels P]
+    kwls explain INPUT [--top 10] [--instance I]
+
+Bad input exits with status 2 and a one-line error naming the file and line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from typing import Sequence
+
+PROGRESS_MIN_DOCS = 10_000  # show progress bars from this many instances on
+
+
+def _add_method_args(p: argparse.ArgumentParser, classic: bool) -> None:
+  p.add_argument("input", metavar="INPUT",
+                 help=".jsonl or .jsonl.gz, one {\"text\", \"label\"} a line")
+  methods = ["kwls", "tfidf"] + (["classic"] if classic else [])
+  p.add_argument("--method", choices=methods, default="kwls")
+  p.add_argument("--tokenizer", choices=["word", "whitespace"], default="word",
+                 help="word: lowercase Unicode word characters (re \\w+); "
+                 "whitespace: Python's str.split()")
+  p.add_argument("--k1", type=float, default=2.0, help="Eq. 1 (default 2.0)")
+  p.add_argument("--b", type=float, default=0.75, help="Eq. 1 (default 0.75)")
+  p.add_argument("--k2", type=float, default=2.0, help="Eq. 4 (default 2.0)")
+  p.add_argument("--num-labels", type=int, default=None, metavar="P",
+                 help="P; default: labels.json beside INPUT, else max label+1")
+
+
+def build_parser() -> argparse.ArgumentParser:
+  parser = argparse.ArgumentParser(
+      prog="kwls",
+      description="Keyword-based label smoothing (KWLS) for text mining.")
+  sub = parser.add_subparsers(dest="command", required=True)
+  p = sub.add_parser("soft-labels", help="compute soft labels [N, P] as .npy")
+  _add_method_args(p, classic=True)
+  p.add_argument("--out", required=True, metavar="OUT.npy")
+  p.add_argument("--epsilon", type=float, default=0.1,
+                 help="LS-Classic smoothing weight (default 0.1)")
+  p = sub.add_parser(
+      "explain", help="keywords per label, and word contributions per instance")
+  _add_method_args(p, classic=False)
+  p.add_argument("--top", type=int, default=10)
+  p.add_argument("--instance", type=int, default=None, metavar="I",
+                 help="0-based row of INPUT to explain word by word")
+  return parser
+
+
+def _enable_compilation_cache() -> None:
+  """Reuse XLA compilations across runs (off with KWLS_JAX_CACHE=0)."""
+  if os.environ.get("KWLS_JAX_CACHE", "1") == "0":
+    return
+  import jax  # pylint: disable=g-import-not-at-top
+  cache = os.environ.get("KWLS_JAX_CACHE_DIR") or os.path.join(
+      os.path.expanduser("~"), ".cache", "kwls_jax", "xla")
+  jax.config.update("jax_compilation_cache_dir", cache)
+  jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+  jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+
+def _save_npy(path: str, array) -> None:
+  """Writes atomically: an interrupted run never leaves a truncated file."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  directory = os.path.dirname(os.path.abspath(path))
+  os.makedirs(directory, exist_ok=True)
+  fd, tmp = tempfile.mkstemp(dir=directory, suffix=".npy.tmp")
+  try:
+    with os.fdopen(fd, "wb") as f:
+      np.save(f, array)
+    os.replace(tmp, path)
+  except BaseException:
+    if os.path.exists(tmp):
+      os.unlink(tmp)
+    raise
+
+
+def _read(args):
+  from kwls_jax.corpora.jsonl import read_jsonl  # pylint: disable=g-import-not-at-top
+  return read_jsonl(args.input, num_labels=args.num_labels)
+
+
+def cmd_soft_labels(args) -> int:
+  corpus = _read(args)
+  from kwls_jax.smoothing import api  # pylint: disable=g-import-not-at-top
+  if args.method != "classic":
+    _enable_compilation_cache()
+  soft = api.soft_labels(
+      corpus.texts, corpus.labels, corpus.num_labels, method=args.method,
+      tokenizer=args.tokenizer, k1=args.k1, b=args.b, k2=args.k2,
+      epsilon=args.epsilon, progress=len(corpus) >= PROGRESS_MIN_DOCS)
+  _save_npy(args.out, soft)
+  print(f"wrote {args.out}: soft labels [{soft.shape[0]}, {soft.shape[1]}] "
+        f"({args.method}, {args.tokenizer})", file=sys.stderr)
+  return 0
+
+
+def cmd_explain(args) -> int:
+  corpus = _read(args)
+  from kwls_jax.smoothing import api, explain  # pylint: disable=g-import-not-at-top
+  _enable_compilation_cache()
+  result = api.compute_soft_labels(
+      corpus.texts, corpus.labels, corpus.num_labels, method=args.method,
+      tokenizer=args.tokenizer, k1=args.k1, b=args.b, k2=args.k2,
+      progress=len(corpus) >= PROGRESS_MIN_DOCS)
+  vocab = result.counts.vocab()
+  print(f"# top {args.top} keywords per label by WLR (Eq. 3), "
+        f"{args.method}, {args.tokenizer} tokenizer")
+  print(explain.format_keywords(explain.top_keywords(result, args.top, vocab),
+                                corpus.label_names))
+  if args.instance is not None:
+    if not 0 <= args.instance < len(corpus):
+      raise ValueError(f"--instance {args.instance} out of range: "
+                       f"{args.input} has {len(corpus)} rows")
+    wc = explain.word_contributions(result, args.instance, vocab)
+    hard = corpus.labels[args.instance]
+    print(f"\n# instance {args.instance} (hard label {hard.tolist()}): "
+          f"each word's share WLR*WIR/X_avg of ILR (Eq. 7)")
+    print(explain.format_contributions(wc, corpus.label_names, args.top))
+  return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+  args = build_parser().parse_args(argv)
+  command = {"soft-labels": cmd_soft_labels, "explain": cmd_explain}
+  try:
+    return command[args.command](args)
+  except (ValueError, OSError) as e:  # CorpusError is a ValueError
+    print(f"kwls {args.command}: error: {e}", file=sys.stderr)
+    return 2
+  except BrokenPipeError:  # e.g. `kwls explain ... | head`
+    sys.stderr.close()
+    return 0
+  except KeyboardInterrupt:
+    print(f"kwls {args.command}: interrupted", file=sys.stderr)
+    return 130
+
+
+if __name__ == "__main__":
+  sys.exit(main())

@@ -1,0 +1,104 @@
+"""`kwls soft-labels` and `kwls explain`: the contract other tools call."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import kwls_jax
+from kwls_jax import cli
+
+
+def _write(path, rows, labels_json=None):
+  opener = gzip.open if str(path).endswith(".gz") else open
+  with opener(path, "wt", encoding="utf-8") as f:
+    for r in rows:
+      f.write(json.dumps(r) + "\n")
+  if labels_json is not None:
+    (path.parent / "labels.json").write_text(json.dumps(labels_json))
+  return path
+
+
+ROWS = [{"text": "the cat sat on the mat", "label": 0},
+        {"text": "stocks fell as markets slid", "label": 1},
+        {"text": "the dog chased the cat", "label": 0},
+        {"text": "markets rallied, stocks rose", "label": 1},
+        {"text": "", "label": 2}]
+
+
+@pytest.mark.parametrize("method", ["kwls", "tfidf", "classic"])
+def test_soft_labels_file(tmp_path, method):
+  inp = _write(tmp_path / "train.jsonl.gz", ROWS)
+  out = tmp_path / "out" / "soft.npy"
+  assert cli.main(["soft-labels", str(inp), "--out", str(out), "--method",
+                   method, "--tokenizer", "whitespace", "--k1", "1.5"]) == 0
+  got = np.load(out)
+  assert got.dtype == np.float32 and got.shape == (5, 3)
+  np.testing.assert_allclose(got.sum(1), 1, atol=1e-6)
+  want = kwls_jax.soft_labels([r["text"] for r in ROWS],
+                              [r["label"] for r in ROWS], 3, method=method,
+                              tokenizer="whitespace", k1=1.5)
+  np.testing.assert_array_equal(got, want)
+  assert not list(out.parent.glob("*.tmp"))
+
+
+def test_num_labels_from_labels_json_and_flag(tmp_path):
+  inp = _write(tmp_path / "train.jsonl", ROWS, ["a", "b", "c", "d", "e"])
+  out = tmp_path / "soft.npy"
+  assert cli.main(["soft-labels", str(inp), "--out", str(out)]) == 0
+  assert np.load(out).shape == (5, 5)
+  other = _write(tmp_path / "x" / "t.jsonl", ROWS) if (tmp_path / "x").mkdir(
+  ) is None else None
+  assert cli.main(["soft-labels", str(other), "--out", str(out),
+                   "--num-labels", "4"]) == 0
+  assert np.load(out).shape == (5, 4)
+
+
+def test_multi_label_input(tmp_path):
+  rows = ROWS[:4] + [{"text": "cat markets", "label": [0, 1]}]
+  inp = _write(tmp_path / "t.jsonl", rows)
+  out = tmp_path / "soft.npy"
+  assert cli.main(["soft-labels", str(inp), "--out", str(out)]) == 0
+  assert np.load(out).shape == (5, 2)
+
+
+def test_bad_input_is_one_line_naming_file_and_line(tmp_path, capsys):
+  rows = [json.dumps(r) for r in ROWS[:2]] + ['{"text": "x", "label": 7}']
+  inp = tmp_path / "bad.jsonl"
+  inp.write_text("\n".join(rows) + "\n")
+  (tmp_path / "labels.json").write_text('["a", "b", "c"]')
+  code = cli.main(["soft-labels", str(inp), "--out", str(tmp_path / "o.npy")])
+  err = capsys.readouterr().err.strip()
+  assert code == 2
+  assert len(err.splitlines()) == 1 and f"{inp}:3:" in err
+  assert not (tmp_path / "o.npy").exists()
+
+
+def test_explain_prints_keywords_and_contributions(tmp_path, capsys):
+  inp = _write(tmp_path / "t.jsonl", ROWS, ["pets", "finance", "empty"])
+  assert cli.main(["explain", str(inp), "--top", "3", "--instance", "1"]) == 0
+  out = capsys.readouterr().out
+  assert "pets:" in out and "finance:" in out
+  assert "# instance 1" in out and "stocks" in out
+  assert cli.main(["explain", str(inp), "--instance", "9"]) == 2
+  assert "out of range" in capsys.readouterr().err
+
+
+def test_console_script_process(tmp_path):
+  inp = _write(tmp_path / "t.jsonl", ROWS)
+  out = tmp_path / "soft.npy"
+  proc = subprocess.run(
+      [sys.executable, "-m", "kwls_jax.cli", "soft-labels", str(inp), "--out",
+       str(out)], capture_output=True, text=True, check=False)
+  assert proc.returncode == 0, proc.stderr
+  assert np.load(out).shape == (5, 3)
+  missing = subprocess.run(
+      [sys.executable, "-m", "kwls_jax.cli", "soft-labels",
+       str(tmp_path / "nope.jsonl"), "--out", str(out)],
+      capture_output=True, text=True, check=False)
+  assert missing.returncode == 2 and "nope.jsonl" in missing.stderr
