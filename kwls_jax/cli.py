@@ -4,6 +4,7 @@
                      [--tokenizer word|whitespace] [--k1 2.0] [--b 0.75]
                      [--k2 2.0] [--epsilon 0.1] [--num-labels P]
     kwls explain INPUT [--top 10] [--instance I]
+    kwls corpus NAME [--split SPLIT] [--data-dir DIR] --out OUT.jsonl.gz
 
 Bad input exits with status 2 and a one-line error naming the file and line.
 """
@@ -50,6 +51,17 @@ def build_parser() -> argparse.ArgumentParser:
   p.add_argument("--top", type=int, default=10)
   p.add_argument("--instance", type=int, default=None, metavar="I",
                  help="0-based row of INPUT to explain word by word")
+  p = sub.add_parser(
+      "corpus", help="write a corpus (local files or tensorflow-datasets) as "
+      "JSON lines, the input format of the other commands")
+  p.add_argument("name", help="ag_news, imdb, yelp_polarity, dbpedia_14, "
+                 "yelp_full, or a path to a .jsonl(.gz) file or folder")
+  p.add_argument("--split", default="train",
+                 help="tfds-style split, slicing included: test[:75%%]")
+  p.add_argument("--data-dir", default=None,
+                 help="folder of local corpora (default: $KWLS_DATA_DIR); "
+                 "corpora there take precedence over downloads")
+  p.add_argument("--out", required=True, metavar="OUT.jsonl.gz")
   return parser
 
 
@@ -126,9 +138,23 @@ def cmd_explain(args) -> int:
   return 0
 
 
+def cmd_corpus(args) -> int:
+  from kwls_jax.corpora import load_corpus, write_jsonl  # pylint: disable=g-import-not-at-top
+  corpus = load_corpus(args.name, args.split, data_dir=args.data_dir)
+  folder = os.path.dirname(os.path.abspath(args.out))
+  os.makedirs(folder, exist_ok=True)
+  tmp = os.path.join(folder, ".tmp-" + os.path.basename(args.out))
+  write_jsonl(tmp, corpus)
+  os.replace(tmp, args.out)
+  print(f"wrote {args.out}: {len(corpus)} rows, {corpus.num_labels} labels "
+        f"from {corpus.source}", file=sys.stderr)
+  return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
   args = build_parser().parse_args(argv)
-  command = {"soft-labels": cmd_soft_labels, "explain": cmd_explain}
+  command = {"soft-labels": cmd_soft_labels, "explain": cmd_explain,
+             "corpus": cmd_corpus}
   try:
     return command[args.command](args)
   except (ValueError, OSError) as e:  # CorpusError is a ValueError
