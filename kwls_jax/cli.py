@@ -12,12 +12,15 @@ Bad input exits with status 2 and a one-line error naming the file and line.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
 import sys
 import tempfile
+import threading
 from typing import Sequence
 
-PROGRESS_MIN_DOCS = 10_000  # show progress bars from this many instances on
+PROGRESS_MIN_DOCS = 10_000  # progress bars from this many instances on
+PROGRESS_MIN_BYTES = 4 << 20  # ... or from this input size on
 
 
 def _add_method_args(p: argparse.ArgumentParser, classic: bool) -> None:
@@ -77,6 +80,21 @@ def _enable_compilation_cache() -> None:
   jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 
+def _return_freed_memory_to_the_os() -> None:
+  """glibc: serve large buffers by mmap, so freed ones leave the process.
+
+  By default glibc raises its mmap threshold as buffers are freed, and later
+  ones of that size stay in the heap after use: peak memory then counts every
+  temporary array ever made, not the working set.
+  """
+  try:
+    libc = ctypes.CDLL("libc.so.6")
+    m_mmap_threshold = -3
+    libc.mallopt(m_mmap_threshold, 256 * 1024)
+  except (OSError, AttributeError):  # not glibc: nothing to tune
+    pass
+
+
 def _save_npy(path: str, array) -> None:
   """Writes atomically: an interrupted run never leaves a truncated file."""
   import numpy as np  # pylint: disable=g-import-not-at-top
@@ -98,43 +116,81 @@ def _read(args):
   return read_jsonl(args.input, num_labels=args.num_labels)
 
 
-def cmd_soft_labels(args) -> int:
-  corpus = _read(args)
+def _import_jax_in_background() -> threading.Thread:
+  """Starts importing JAX (about a second) while the input is read.
+
+  Extension modules must not be initialised by two threads at once, so what
+  the main thread needs meanwhile (numpy, pyarrow) is imported first.
+  """
+  import kwls_jax.corpora.jsonl  # pylint: disable=g-import-not-at-top,unused-import
+  import kwls_jax.smoothing.tokenize  # pylint: disable=g-import-not-at-top,unused-import
+  thread = threading.Thread(target=_enable_compilation_cache, daemon=True)
+  thread.start()
+  return thread
+
+
+def _stream_counts(args):
+  """(WordCounts, labels, label names), reading and counting in parallel."""
+  from kwls_jax.corpora.jsonl import JsonlReader  # pylint: disable=g-import-not-at-top
+  from kwls_jax.smoothing import tokenize  # pylint: disable=g-import-not-at-top
+  reader = JsonlReader(args.input, num_labels=args.num_labels)
+  bar = None
+  if os.path.getsize(args.input) > PROGRESS_MIN_BYTES:
+    from tqdm.auto import tqdm  # pylint: disable=g-import-not-at-top
+    bar = tqdm(desc="counting words", unit="doc", leave=False, disable=None)
+  try:
+    counts = tokenize.count_word_blocks(reader.blocks(), args.tokenizer,
+                                        progress=bar.update if bar else None)
+  finally:
+    if bar is not None:
+      bar.close()
+  labels, names = reader.labels()
+  return counts, labels, names
+
+
+def _soft_label_result(args):
+  """Counts streamed from INPUT, then the engine: texts are never all held."""
+  jax_ready = _import_jax_in_background()
+  counts, labels, names = _stream_counts(args)
+  jax_ready.join()
   from kwls_jax.smoothing import api  # pylint: disable=g-import-not-at-top
-  if args.method != "classic":
-    _enable_compilation_cache()
-  soft = api.soft_labels(
-      corpus.texts, corpus.labels, corpus.num_labels, method=args.method,
-      tokenizer=args.tokenizer, k1=args.k1, b=args.b, k2=args.k2,
-      epsilon=args.epsilon, progress=len(corpus) >= PROGRESS_MIN_DOCS)
-  _save_npy(args.out, soft)
+  result = api.from_counts(counts, labels, len(names), args.method, args.k1,
+                           args.b, args.k2,
+                           progress=counts.num_docs >= PROGRESS_MIN_DOCS)
+  return result, labels, names
+
+
+def cmd_soft_labels(args) -> int:
+  if args.method == "classic":
+    from kwls_jax.smoothing import api  # pylint: disable=g-import-not-at-top
+    corpus = _read(args)
+    soft = api.soft_labels(corpus.texts, corpus.labels, corpus.num_labels,
+                           method="classic", epsilon=args.epsilon)
+  else:
+    soft = _soft_label_result(args)[0].soft_labels
+  _save_npy(args.out, soft.astype("float32", copy=False))
   print(f"wrote {args.out}: soft labels [{soft.shape[0]}, {soft.shape[1]}] "
         f"({args.method}, {args.tokenizer})", file=sys.stderr)
   return 0
 
 
 def cmd_explain(args) -> int:
-  corpus = _read(args)
-  from kwls_jax.smoothing import api, explain  # pylint: disable=g-import-not-at-top
-  _enable_compilation_cache()
-  result = api.compute_soft_labels(
-      corpus.texts, corpus.labels, corpus.num_labels, method=args.method,
-      tokenizer=args.tokenizer, k1=args.k1, b=args.b, k2=args.k2,
-      progress=len(corpus) >= PROGRESS_MIN_DOCS)
+  from kwls_jax.smoothing import explain  # pylint: disable=g-import-not-at-top
+  result, labels, names = _soft_label_result(args)
   vocab = result.counts.vocab()
   print(f"# top {args.top} keywords per label by WLR (Eq. 3), "
         f"{args.method}, {args.tokenizer} tokenizer")
   print(explain.format_keywords(explain.top_keywords(result, args.top, vocab),
-                                corpus.label_names))
+                                names))
   if args.instance is not None:
-    if not 0 <= args.instance < len(corpus):
+    if not 0 <= args.instance < len(labels):
       raise ValueError(f"--instance {args.instance} out of range: "
-                       f"{args.input} has {len(corpus)} rows")
+                       f"{args.input} has {len(labels)} rows")
     wc = explain.word_contributions(result, args.instance, vocab)
-    hard = corpus.labels[args.instance]
-    print(f"\n# instance {args.instance} (hard label {hard.tolist()}): "
-          f"each word's share WLR*WIR/X_avg of ILR (Eq. 7)")
-    print(explain.format_contributions(wc, corpus.label_names, args.top))
+    print(f"\n# instance {args.instance} (hard label "
+          f"{labels[args.instance].tolist()}): each word's share WLR*WIR/X_avg "
+          "of ILR (Eq. 7)")
+    print(explain.format_contributions(wc, names, args.top))
   return 0
 
 
@@ -153,6 +209,7 @@ def cmd_corpus(args) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
   args = build_parser().parse_args(argv)
+  _return_freed_memory_to_the_os()
   command = {"soft-labels": cmd_soft_labels, "explain": cmd_explain,
              "corpus": cmd_corpus}
   try:

@@ -8,6 +8,7 @@ list of names in label-id order) beside the file, when there is one.
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import os
 import zlib
@@ -46,49 +47,46 @@ def read_label_names(path: str | os.PathLike) -> list[str]:
   return names
 
 
-def _gunzip(data: bytes) -> bytes:
-  """gzip.decompress, a little faster: zlib over each gzip member."""
-  out = []
-  while data:
-    d = zlib.decompressobj(31)
-    out.append(d.decompress(data))
-    if not d.eof:
-      raise EOFError("truncated gzip file")
-    data = d.unused_data.lstrip(b"\0")
-  return b"".join(out)
+def _open(path: str) -> io.BufferedReader:
+  """`path` as a binary stream, gunzipped when it ends in .gz."""
+  raw = open(path, "rb")  # pylint: disable=consider-using-with
+  if path.endswith(".gz"):
+    return io.BufferedReader(gzip.GzipFile(fileobj=raw), 1 << 20)
+  return io.BufferedReader(raw, 1 << 20)
 
 
-def _read_text(path: str) -> str:
-  """The whole file, decompressed and decoded; bad UTF-8 names its line."""
+def _lines(path: str) -> Iterator[tuple[int, str]]:
+  """(1-based line number, decoded line), streamed: memory stays O(one line).
+
+  Lines end at b"\n" only: U+0085 and U+2028 are text, as in JSON. Bad UTF-8
+  names its line.
+  """
   try:
-    with open(path, "rb") as f:
-      data = f.read()
-    if path.endswith(".gz"):
-      data = _gunzip(data)
-  except (OSError, EOFError, zlib.error) as e:
+    with _open(path) as f:
+      yielded = 0
+      for line_no, raw in enumerate(f, 1):
+        if line_no == 1 and raw.startswith(b"\xef\xbb\xbf"):
+          raw = raw[3:]
+          if not raw:  # a file of a byte-order mark alone is empty
+            continue
+        yielded += 1
+        try:
+          yield line_no, raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+          raise CorpusError(
+              f"{path}:{line_no}: not UTF-8: bytes {raw[e.start:e.end]!r} "
+              f"({e.reason})") from None
+  except (OSError, EOFError, zlib.error) as e:  # BadGzipFile is an OSError
     raise CorpusError(f"{path}: cannot read: {e}") from e
-  if not data:
+  if not yielded:
     raise CorpusError(f"{path}: empty file, expected one JSON object a line")
-  try:
-    text = data.decode("utf-8")
-  except UnicodeDecodeError as e:
-    line_no = data.count(b"\n", 0, e.start) + 1
-    raise CorpusError(
-        f"{path}:{line_no}: not UTF-8: bytes {data[e.start:e.end]!r} "
-        f"({e.reason})") from None
-  return text[1:] if text.startswith("\ufeff") else text
 
 
 def iter_jsonl_rows(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
   """Yields (1-based line number, JSON object) for every line of `path`."""
   path = os.fspath(path)
-  lines = _read_text(path).split("\n")  # Not splitlines: U+0085 is text.
-  if lines[-1] == "":
-    lines.pop()
-  if not lines:
-    raise CorpusError(f"{path}: empty file, expected one JSON object a line")
   loads = json.loads
-  for i, line in enumerate(lines, 1):
+  for i, line in _lines(path):
     try:
       row = loads(line)
     except json.JSONDecodeError as e:
@@ -135,6 +133,96 @@ def _resolve_names(path: str, num_labels: int | None,
   return label_names
 
 
+def _parse_row(path: str, line_no: int, row: dict) -> tuple[str, Any]:
+  """(text, label) of one row, type-checked."""
+  try:
+    text, label = row["text"], row["label"]
+  except KeyError as e:
+    raise CorpusError(f"{path}:{line_no}: missing key {e}") from None
+  if type(text) is not str:  # pylint: disable=unidiomatic-typecheck
+    raise CorpusError(
+        f"{path}:{line_no}: 'text' must be a string, got "
+        f"{type(text).__name__}")
+  if not _is_int(label):
+    _check_label(path, line_no, label)
+  return text, label
+
+
+class JsonlReader:
+  """Streams a corpus file as blocks of texts; the labels gather on the side.
+
+  Lets a consumer work on one block while the next is parsed, without ever
+  holding all texts:
+
+      reader = JsonlReader(path)
+      for texts in reader.blocks():
+        ...
+      labels, label_names = reader.labels()
+  """
+
+  def __init__(self, path: str | os.PathLike, num_labels: int | None = None,
+               label_names: Sequence[str] | None = None,
+               block_chars: int = 1 << 21):
+    self.path = os.fspath(path)
+    self._names = _resolve_names(self.path, num_labels, label_names)
+    self._num_labels = num_labels
+    self._block_chars = block_chars
+    self._labels: list[Any] = []
+    self._multi = False
+    self._done = False
+
+  def blocks(self) -> Iterator[list[str]]:
+    """Lists of texts of about `block_chars` characters, in file order."""
+    texts, size, block_chars = [], 0, self._block_chars
+    path, labels = self.path, self._labels
+    for line_no, row in iter_jsonl_rows(path):
+      text, label = _parse_row(path, line_no, row)
+      if not _is_int(label):
+        self._multi = True
+      texts.append(text)
+      labels.append(label)
+      size += len(text) + 1
+      if size >= block_chars:
+        yield texts
+        texts, size = [], 0
+    if texts:
+      yield texts
+    self._done = True
+
+  def labels(self) -> tuple[np.ndarray, list[str]]:
+    """Label ids [N] (or multi-hot [N, P]) and class names, range-checked."""
+    if not self._done:
+      raise RuntimeError("labels() before blocks() was exhausted")
+    path, labels, names = self.path, self._labels, self._names
+    num_labels = self._num_labels
+    if num_labels is None and names is not None:
+      num_labels = len(names)
+    try:
+      flat, row_of = _flat_ids(labels, self._multi)
+    except OverflowError:
+      _check_int64(path, labels)
+      raise
+    _check_range(path, flat, row_of, labels, num_labels, names is not None)
+    if num_labels is None:
+      num_labels = int(flat.max()) + 1 if flat.size else 0
+    if names is None:
+      names = [str(i) for i in range(num_labels)]
+    if self._multi:
+      out = np.zeros((len(labels), num_labels), dtype=bool)
+      out[row_of, flat] = True
+    else:
+      out = flat
+    return out, names
+
+  def corpus(self, texts: list[str]) -> Corpus:
+    """A Corpus of `texts` (all rows, or [] when streamed) and the labels."""
+    labels, names = self.labels()
+    return Corpus(
+        texts=texts, labels=labels, label_names=names,
+        name=os.path.basename(os.path.dirname(os.path.abspath(self.path))),
+        split=split_name_of(self.path), source=f"local:{self.path}")
+
+
 def read_jsonl(path: str | os.PathLike, num_labels: int | None = None,
                label_names: Sequence[str] | None = None) -> Corpus:
   """Reads a corpus; see the module docstring for the format.
@@ -151,45 +239,9 @@ def read_jsonl(path: str | os.PathLike, num_labels: int | None = None,
   Raises:
     CorpusError: `"{path}:{line}: ..."` for the first bad line.
   """
-  path = os.fspath(path)
-  names = _resolve_names(path, num_labels, label_names)
-  texts, labels, multi = [], [], False
-  for line_no, row in iter_jsonl_rows(path):
-    try:
-      text, label = row["text"], row["label"]
-    except KeyError as e:
-      raise CorpusError(f"{path}:{line_no}: missing key {e}") from None
-    if type(text) is not str:  # pylint: disable=unidiomatic-typecheck
-      raise CorpusError(
-          f"{path}:{line_no}: 'text' must be a string, got "
-          f"{type(text).__name__}")
-    if not _is_int(label):
-      multi |= _check_label(path, line_no, label)
-    texts.append(text)
-    labels.append(label)
-
-  if num_labels is None and names is not None:
-    num_labels = len(names)
-  try:
-    flat, row_of = _flat_ids(labels, multi)
-  except OverflowError:
-    _check_int64(path, labels)
-    raise
-  _check_range(path, flat, row_of, labels, num_labels, names is not None)
-  if num_labels is None:
-    num_labels = int(flat.max()) + 1 if flat.size else 0
-  if names is None:
-    names = [str(i) for i in range(num_labels)]
-
-  if multi:
-    out = np.zeros((len(labels), num_labels), dtype=bool)
-    out[row_of, flat] = True
-  else:
-    out = flat
-  return Corpus(
-      texts=texts, labels=out, label_names=names,
-      name=os.path.basename(os.path.dirname(os.path.abspath(path))),
-      split=split_name_of(path), source=f"local:{path}")
+  reader = JsonlReader(path, num_labels, label_names, block_chars=1 << 62)
+  texts = [t for block in reader.blocks() for t in block]
+  return reader.corpus(texts)
 
 
 def _flat_ids(labels: list, multi: bool) -> tuple[np.ndarray, np.ndarray]:

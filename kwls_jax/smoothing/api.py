@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Sequence
 
 import numpy as np
@@ -17,6 +18,27 @@ def _num_labels(labels: np.ndarray, num_labels: int | None) -> int:
   return int(labels.max()) + 1 if labels.size else 1
 
 
+def count(texts: Sequence[str], tokenizer: str = "word",
+          progress: bool = False):
+  """f_{w,x_i} for every distinct word of every instance (`WordCounts`)."""
+  from kwls_jax.smoothing import tokenize  # pylint: disable=g-import-not-at-top
+  with _progress_bar(len(texts), progress, "counting words") as bar:
+    return tokenize.count_words(texts, tokenizer,
+                                progress=bar.update if bar else None)
+
+
+def from_counts(counts, labels, num_labels: int | None = None,
+                method: str = "kwls", k1: float = 2.0, b: float = 0.75,
+                k2: float = 2.0, progress: bool = False):
+  """KWLS or LS-TFIDF (Eqs. 1-8) from word counts (`SoftLabelResult`)."""
+  from kwls_jax.smoothing import engine  # pylint: disable=g-import-not-at-top
+  labels = np.asarray(labels)
+  p = _num_labels(labels, num_labels)
+  with _progress_bar(counts.num_docs, progress, "soft labels") as bar:
+    return engine.compute(counts, labels, p, method=method, k1=k1, b=b, k2=k2,
+                          progress=bar.update if bar else None)
+
+
 def compute_soft_labels(texts: Sequence[str],
                         labels,
                         num_labels: int | None = None,
@@ -27,22 +49,10 @@ def compute_soft_labels(texts: Sequence[str],
                         k2: float = 2.0,
                         progress: bool = False):
   """KWLS or LS-TFIDF with everything that explains the result (`SoftLabelResult`)."""
-  from kwls_jax.smoothing import engine, tokenize  # pylint: disable=g-import-not-at-top
-  labels = np.asarray(labels)
-  p = _num_labels(labels, num_labels)
   if len(labels) != len(texts):
     raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
-  bar = _progress_bar(len(texts), progress)
-  counts = tokenize.count_words(texts, tokenizer,
-                                progress=bar.update if bar else None)
-  if bar:
-    bar.reset()
-    bar.set_description("soft labels")
-  result = engine.compute(counts, labels, p, method=method, k1=k1, b=b, k2=k2,
-                          progress=bar.update if bar else None)
-  if bar:
-    bar.close()
-  return result
+  return from_counts(count(texts, tokenizer, progress), labels, num_labels,
+                     method, k1, b, k2, progress)
 
 
 def soft_labels(texts: Sequence[str],
@@ -81,9 +91,13 @@ def soft_labels(texts: Sequence[str],
   return result.soft_labels.astype(np.float32, copy=False)
 
 
-def _progress_bar(total: int, enabled: bool):
+@contextlib.contextmanager
+def _progress_bar(total: int, enabled: bool, desc: str):
   if not enabled:
-    return None
+    yield None
+    return
   from tqdm.auto import tqdm  # pylint: disable=g-import-not-at-top
-  return tqdm(total=total, desc="counting words", unit="doc", leave=False,
-              disable=None)  # off when stderr is not a terminal
+  # disable=None: shown only when stderr is a terminal.
+  with tqdm(total=total, desc=desc, unit="doc", leave=False,
+            disable=None) as bar:
+    yield bar

@@ -72,26 +72,33 @@ def label_csr(labels: np.ndarray, num_labels: int):
   return ptr, cols.astype(np.int64)
 
 
-def label_stats(counts: WordCounts, labels: np.ndarray,
-                num_labels: int) -> LabelStats:
-  """f_{w,X_m}, S_m (Eq. 1), label and instance document frequencies (Eqs. 2, 5)."""
+def label_stats(counts: WordCounts, labels: np.ndarray, num_labels: int,
+                max_pairs: int = 1 << 22) -> LabelStats:
+  """f_{w,X_m}, S_m (Eq. 1), label and instance document frequencies (Eqs. 2, 5).
+
+  Streams over instances `max_pairs` pairs at a time, so the temporaries stay
+  bounded however large the corpus.
+  """
   if len(labels) != counts.num_docs:
     raise ValueError(
         f"{counts.num_docs} texts but {len(labels)} labels")
   ptr, lab = label_csr(labels, num_labels)
   v, p = counts.vocab_size, num_labels
   n_lab = np.diff(ptr)
-  pair_doc = counts.pair_doc()
-  if labels.ndim == 1:
-    key = lab[pair_doc] * v + counts.word
-    weight = counts.count
-  else:  # an instance in several X_m counts once in each
-    reps = n_lab[pair_doc]
-    src = np.repeat(np.arange(counts.nnz), reps)
-    within = np.arange(len(src)) - np.repeat(np.cumsum(reps) - reps, reps)
-    key = lab[ptr[pair_doc[src]] + within] * v + counts.word[src]
-    weight = counts.count[src]
-  f_label = np.bincount(key, weights=weight, minlength=p * v)
+  f_label = np.zeros(p * v, dtype=np.float64)
+  for a, b in plan_chunks(counts.doc_ptr, max_pairs):
+    lo, hi = counts.doc_ptr[a], counts.doc_ptr[b]
+    word, count = counts.word[lo:hi], counts.count[lo:hi]
+    reps = np.repeat(n_lab[a:b], np.diff(counts.doc_ptr[a:b + 1]))
+    if labels.ndim == 1:  # reps are all 1: one label per instance
+      key = np.repeat(lab[a:b] * v, np.diff(counts.doc_ptr[a:b + 1])) + word
+    else:  # an instance in several X_m counts once in each
+      src = np.repeat(np.arange(hi - lo), reps)
+      first_label = np.repeat(ptr[a:b], np.diff(counts.doc_ptr[a:b + 1]))[src]
+      within = np.arange(len(src)) - np.repeat(np.cumsum(reps) - reps, reps)
+      key = lab[first_label + within] * v + word[src]
+      count = count[src]
+    f_label += np.bincount(key, weights=count, minlength=p * v)
   f_label = f_label.reshape(p, v).T
   doc_of_label = np.repeat(np.arange(len(n_lab)), n_lab)
   s_label = np.bincount(lab, weights=counts.length[doc_of_label], minlength=p)

@@ -20,6 +20,7 @@ chunk size plus the output counts.
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import dataclasses
 import os
@@ -32,6 +33,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 TOKENIZERS = ("word", "whitespace")
+# Arrow's default pool (mimalloc) keeps freed chunks mapped; the system
+# allocator hands them back, which keeps peak memory at the working set.
+_POOL = pa.system_memory_pool()
 _SEP = "\n"  # a boundary for both tokenizers (whitespace, and not \w)
 _NUM_CODEPOINTS = 0x110000
 
@@ -153,6 +157,10 @@ class _Chunk:
   length: np.ndarray
   vocab: pa.Array
 
+  @property
+  def num_docs(self) -> int:
+    return len(self.length)
+
 
 def _count_chunk(texts: Sequence[str], tokenizer: str) -> _Chunk:
   """Counts for one chunk of instances, with a chunk-local vocabulary."""
@@ -175,7 +183,9 @@ def _count_chunk(texts: Sequence[str], tokenizer: str) -> _Chunk:
   tokens = pa.Array.from_buffers(
       pa.large_binary(), len(starts),
       [None, pa.py_buffer(offsets), pa.py_buffer(buf[in_token])])
-  encoded = pc.dictionary_encode(tokens)
+  del edge, ends, offsets, in_token
+  encoded = pc.dictionary_encode(tokens, memory_pool=_POOL)
+  del tokens
   ids = encoded.indices.to_numpy()
   vocab = encoded.dictionary
   # Tokens are in text order: instance i owns the tokens between separators.
@@ -208,7 +218,7 @@ def _chunks(texts: Sequence[str], chunk_chars: int) -> Iterable[slice]:
 
 def count_words(texts: Sequence[str],
                 tokenizer: str = "word",
-                chunk_chars: int = 1 << 22,
+                chunk_chars: int = 1 << 21,
                 progress: Callable[[int], None] | None = None,
                 workers: int | None = None) -> WordCounts:
   """Tokenise `texts` and count f_{w,x_i} for every distinct word of each x_i.
@@ -222,18 +232,47 @@ def count_words(texts: Sequence[str],
     workers: chunks counted in parallel threads (numpy and Arrow release the
       GIL); default: the number of CPUs.
   """
+  blocks = (texts[sl] for sl in _chunks(texts, chunk_chars))
+  return count_word_blocks(blocks, tokenizer, progress, workers)
+
+
+def count_word_blocks(blocks: Iterable[Sequence[str]],
+                      tokenizer: str = "word",
+                      progress: Callable[[int], None] | None = None,
+                      workers: int | None = None) -> WordCounts:
+  """`count_words` over consecutive blocks of texts, e.g. streamed from a file.
+
+  Blocks are counted in worker threads while the caller's iterator produces
+  the next ones (at most `workers` + 1 blocks in flight), so reading and
+  counting overlap and the texts never need to be in memory all at once.
+  """
   _char_class(tokenizer)  # validates the name even for an empty corpus
   workers = workers or os.cpu_count() or 1
-  slices = list(_chunks(texts, chunk_chars))
-  chunks = []
+  chunks, pending = [], collections.deque()
+
+  def finish_one():
+    chunk = pending.popleft().result()
+    chunks.append(chunk)
+    if progress is not None:
+      progress(chunk.num_docs)
+
   with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-    for sl, chunk in zip(slices, pool.map(
-        lambda sl: _count_chunk(texts[sl], tokenizer), slices)):
-      chunks.append(chunk)
-      if progress is not None:
-        progress(sl.stop - sl.start)
-  # One global vocabulary: dictionary-encode the chunks' vocabularies together.
-  merged = pc.dictionary_encode(pa.concat_arrays([c.vocab for c in chunks]))
+    for block in blocks:
+      pending.append(pool.submit(_count_chunk, block, tokenizer))
+      while len(pending) > workers:
+        finish_one()
+    while pending:
+      finish_one()
+  if not chunks:
+    chunks.append(_count_chunk([], tokenizer))
+  return _merge(chunks)
+
+
+def _merge(chunks: list[_Chunk]) -> WordCounts:
+  """One global vocabulary: dictionary-encode the chunks' vocabularies together."""
+  merged = pc.dictionary_encode(
+      pa.concat_arrays([c.vocab for c in chunks], memory_pool=_POOL),
+      memory_pool=_POOL)
   local_to_global = merged.indices.to_numpy().astype(np.int32)
   words, counts, lengths, ptrs = [], [], [], [np.zeros(1, dtype=np.int64)]
   vocab_lo, pair_lo = 0, 0
@@ -246,7 +285,7 @@ def count_words(texts: Sequence[str],
     pair_lo += len(c.word)
   return WordCounts(
       doc_ptr=np.concatenate(ptrs),
-      word=np.concatenate(words) if words else np.zeros(0, np.int32),
-      count=np.concatenate(counts) if counts else np.zeros(0, np.int32),
+      word=np.concatenate(words),
+      count=np.concatenate(counts),
       length=np.concatenate(lengths),
       vocab_bytes=merged.dictionary)

@@ -144,3 +144,19 @@ def test_bad_labels(labels, num_labels, match):
 def test_unknown_method():
   with pytest.raises(ValueError, match="method must be one of"):
     kwls_jax.soft_labels(["a"], [0], 1, method="bm25")
+
+
+def test_label_stats_streamed_equals_whole(shared_datasets):
+  texts, labels, p = _ag(shared_datasets, limit=2000)
+  counts = tokenize.count_words(texts)
+  multi_hot = np.eye(p, dtype=bool)[labels]
+  multi_hot[::4, (labels[::4] + 2) % p] = True
+  for lab in (labels, multi_hot):
+    whole = engine.label_stats(counts, lab, p, max_pairs=1 << 30)
+    parts = engine.label_stats(counts, lab, p, max_pairs=500)
+    np.testing.assert_array_equal(parts.f_label, whole.f_label)
+    np.testing.assert_array_equal(parts.s_label, whole.s_label)
+    # Eq. 1's S_m: the tokens of the instances of label m.
+    np.testing.assert_array_equal(
+        whole.s_label, (multi_hot if lab is multi_hot else np.eye(p)[labels]
+                        ).T.astype(float) @ counts.length)

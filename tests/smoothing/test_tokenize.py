@@ -100,3 +100,13 @@ def test_progress_counts_every_instance():
 def test_unknown_tokenizer():
   with pytest.raises(ValueError, match="unknown tokenizer"):
     tokenize.count_words(["a"], "bpe")
+
+
+def test_streamed_blocks_equal_one_list(shared_datasets):
+  texts, _, _ = _data.load(shared_datasets / "ag_news" / "test.jsonl.gz",
+                           limit=2000)
+  blocks = [texts[i:i + 137] for i in range(0, len(texts), 137)]
+  streamed = tokenize.count_word_blocks(iter(blocks), "word", workers=2)
+  whole = tokenize.count_words(texts, "word")
+  assert _as_counters(streamed) == _as_counters(whole)
+  assert tokenize.count_word_blocks(iter([]), "word").num_docs == 0
