@@ -12,12 +12,12 @@ Bad input exits with status 2 and a one-line error naming the file and line.
 from __future__ import annotations
 
 import argparse
-import ctypes
 import os
 import sys
 import tempfile
-import threading
 from typing import Sequence
+
+from kwls_jax import memory
 
 PROGRESS_MIN_DOCS = 10_000  # progress bars from this many instances on
 PROGRESS_MIN_BYTES = 4 << 20  # ... or from this input size on
@@ -80,21 +80,6 @@ def _enable_compilation_cache() -> None:
   jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 
-def _return_freed_memory_to_the_os() -> None:
-  """glibc: serve large buffers by mmap, so freed ones leave the process.
-
-  By default glibc raises its mmap threshold as buffers are freed, and later
-  ones of that size stay in the heap after use: peak memory then counts every
-  temporary array ever made, not the working set.
-  """
-  try:
-    libc = ctypes.CDLL("libc.so.6")
-    m_mmap_threshold = -3
-    libc.mallopt(m_mmap_threshold, 256 * 1024)
-  except (OSError, AttributeError):  # not glibc: nothing to tune
-    pass
-
-
 def _save_npy(path: str, array) -> None:
   """Writes atomically: an interrupted run never leaves a truncated file."""
   import numpy as np  # pylint: disable=g-import-not-at-top
@@ -116,19 +101,6 @@ def _read(args):
   return read_jsonl(args.input, num_labels=args.num_labels)
 
 
-def _import_jax_in_background() -> threading.Thread:
-  """Starts importing JAX (about a second) while the input is read.
-
-  Extension modules must not be initialised by two threads at once, so what
-  the main thread needs meanwhile (numpy, pyarrow) is imported first.
-  """
-  import kwls_jax.corpora.jsonl  # pylint: disable=g-import-not-at-top,unused-import
-  import kwls_jax.smoothing.tokenize  # pylint: disable=g-import-not-at-top,unused-import
-  thread = threading.Thread(target=_enable_compilation_cache, daemon=True)
-  thread.start()
-  return thread
-
-
 def _stream_counts(args):
   """(WordCounts, labels, label names), reading and counting in parallel."""
   from kwls_jax.corpora.jsonl import JsonlReader  # pylint: disable=g-import-not-at-top
@@ -140,7 +112,7 @@ def _stream_counts(args):
     bar = tqdm(desc="counting words", unit="doc", leave=False, disable=None)
   try:
     counts = tokenize.count_word_blocks(reader.blocks(), args.tokenizer,
-                                        progress=bar.update if bar else None)
+                                        progress=None if bar is None else bar.update)
   finally:
     if bar is not None:
       bar.close()
@@ -149,10 +121,13 @@ def _stream_counts(args):
 
 
 def _soft_label_result(args):
-  """Counts streamed from INPUT, then the engine: texts are never all held."""
-  jax_ready = _import_jax_in_background()
+  """Counts streamed from INPUT, then the engine: texts are never all held.
+
+  JAX is imported only after counting, so its runtime (about 180 MB) and the
+  counting buffers are never resident together.
+  """
   counts, labels, names = _stream_counts(args)
-  jax_ready.join()
+  _enable_compilation_cache()
   from kwls_jax.smoothing import api  # pylint: disable=g-import-not-at-top
   result = api.from_counts(counts, labels, len(names), args.method, args.k1,
                            args.b, args.k2,
@@ -209,7 +184,7 @@ def cmd_corpus(args) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
   args = build_parser().parse_args(argv)
-  _return_freed_memory_to_the_os()
+  memory.use_mmap_for_large_buffers()
   command = {"soft-labels": cmd_soft_labels, "explain": cmd_explain,
              "corpus": cmd_corpus}
   try:

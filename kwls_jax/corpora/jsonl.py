@@ -48,11 +48,19 @@ def read_label_names(path: str | os.PathLike) -> list[str]:
 
 
 def _open(path: str) -> io.BufferedReader:
-  """`path` as a binary stream, gunzipped when it ends in .gz."""
-  raw = open(path, "rb")  # pylint: disable=consider-using-with
+  """`path` as a binary stream, gunzipped when it ends in .gz.
+
+  ISA-L (python-isal) inflates about 3x faster than zlib, in a thread of its
+  own that runs beside the JSON parsing; the standard gzip module serves where
+  isal is not installed.
+  """
   if path.endswith(".gz"):
-    return io.BufferedReader(gzip.GzipFile(fileobj=raw), 1 << 20)
-  return io.BufferedReader(raw, 1 << 20)
+    try:
+      from isal import igzip_threaded  # pylint: disable=g-import-not-at-top
+    except ImportError:
+      return io.BufferedReader(gzip.GzipFile(path, "rb"), 1 << 20)
+    return igzip_threaded.open(path, "rb", threads=1)
+  return io.BufferedReader(open(path, "rb"), 1 << 20)  # pylint: disable=consider-using-with
 
 
 def _lines(path: str) -> Iterator[tuple[int, str]]:

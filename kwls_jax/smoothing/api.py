@@ -24,7 +24,7 @@ def count(texts: Sequence[str], tokenizer: str = "word",
   from kwls_jax.smoothing import tokenize  # pylint: disable=g-import-not-at-top
   with _progress_bar(len(texts), progress, "counting words") as bar:
     return tokenize.count_words(texts, tokenizer,
-                                progress=bar.update if bar else None)
+                                progress=None if bar is None else bar.update)
 
 
 def from_counts(counts, labels, num_labels: int | None = None,
@@ -36,7 +36,7 @@ def from_counts(counts, labels, num_labels: int | None = None,
   p = _num_labels(labels, num_labels)
   with _progress_bar(counts.num_docs, progress, "soft labels") as bar:
     return engine.compute(counts, labels, p, method=method, k1=k1, b=b, k2=k2,
-                          progress=bar.update if bar else None)
+                          progress=None if bar is None else bar.update)
 
 
 def compute_soft_labels(texts: Sequence[str],

@@ -73,7 +73,7 @@ def label_csr(labels: np.ndarray, num_labels: int):
 
 
 def label_stats(counts: WordCounts, labels: np.ndarray, num_labels: int,
-                max_pairs: int = 1 << 22) -> LabelStats:
+                max_pairs: int = 1 << 20) -> LabelStats:
   """f_{w,X_m}, S_m (Eq. 1), label and instance document frequencies (Eqs. 2, 5).
 
   Streams over instances `max_pairs` pairs at a time, so the temporaries stay
@@ -86,19 +86,24 @@ def label_stats(counts: WordCounts, labels: np.ndarray, num_labels: int,
   v, p = counts.vocab_size, num_labels
   n_lab = np.diff(ptr)
   f_label = np.zeros(p * v, dtype=np.float64)
+  df = np.zeros(v, dtype=np.int64)
+  key_type = np.int32 if p * v < 2**31 else np.int64
   for a, b in plan_chunks(counts.doc_ptr, max_pairs):
     lo, hi = counts.doc_ptr[a], counts.doc_ptr[b]
     word, count = counts.word[lo:hi], counts.count[lo:hi]
-    reps = np.repeat(n_lab[a:b], np.diff(counts.doc_ptr[a:b + 1]))
-    if labels.ndim == 1:  # reps are all 1: one label per instance
-      key = np.repeat(lab[a:b] * v, np.diff(counts.doc_ptr[a:b + 1])) + word
+    pairs_per_doc = np.diff(counts.doc_ptr[a:b + 1])
+    if labels.ndim == 1:  # one label per instance
+      key = np.repeat((lab[a:b] * v).astype(key_type), pairs_per_doc)
+      key += word
     else:  # an instance in several X_m counts once in each
+      reps = np.repeat(n_lab[a:b], pairs_per_doc)
       src = np.repeat(np.arange(hi - lo), reps)
-      first_label = np.repeat(ptr[a:b], np.diff(counts.doc_ptr[a:b + 1]))[src]
+      first_label = np.repeat(ptr[a:b], pairs_per_doc)[src]
       within = np.arange(len(src)) - np.repeat(np.cumsum(reps) - reps, reps)
-      key = lab[first_label + within] * v + word[src]
+      key = (lab[first_label + within] * v + word[src]).astype(key_type)
       count = count[src]
     f_label += np.bincount(key, weights=count, minlength=p * v)
+    df += np.bincount(word, minlength=v)
   f_label = f_label.reshape(p, v).T
   doc_of_label = np.repeat(np.arange(len(n_lab)), n_lab)
   s_label = np.bincount(lab, weights=counts.length[doc_of_label], minlength=p)
@@ -106,7 +111,7 @@ def label_stats(counts: WordCounts, labels: np.ndarray, num_labels: int,
   return LabelStats(
       f_label=f_label,
       label_df=(f_label > 0).sum(axis=1),
-      df=np.bincount(counts.word, minlength=v),
+      df=df,
       s_label=s_label,
       num_instances=n,
       x_avg=float(counts.length.mean()) if n else 0.0)
@@ -183,20 +188,20 @@ def compute(counts: WordCounts,
   if dtype is None:
     dtype = jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
   stats = label_stats(counts, labels, num_labels)
+  # numpy in, jitted functions only: an eager jnp op compiles once per shape.
+  np_dtype = np.dtype(dtype)
   v_pad = max(_next_pow2(counts.vocab_size), _MIN_BUCKET)
   pad_rows = lambda x: np.concatenate(
-      [x, np.zeros((v_pad - len(x),) + x.shape[1:], x.dtype)])
+      [x, np.zeros((v_pad - len(x),) + x.shape[1:], x.dtype)]).astype(np_dtype)
+  scalar = lambda x: np.asarray(x, np_dtype)
   wlr, wiw = word_tables(
-      jnp.asarray(pad_rows(stats.f_label), dtype),
-      jnp.asarray(pad_rows(stats.label_df), dtype),
-      jnp.asarray(pad_rows(stats.df), dtype),
-      jnp.asarray(stats.s_label, dtype),
-      jnp.asarray(stats.num_instances, dtype),
-      jnp.asarray(k1, dtype), jnp.asarray(b, dtype), method=method)
-  x_avg, k2_ = jnp.asarray(stats.x_avg, dtype), jnp.asarray(k2, dtype)
+      pad_rows(stats.f_label), pad_rows(stats.label_df), pad_rows(stats.df),
+      stats.s_label.astype(np_dtype), scalar(stats.num_instances), scalar(k1),
+      scalar(b), method=method)
+  x_avg, k2_ = scalar(stats.x_avg), scalar(k2)
   n = counts.num_docs
-  ilr = np.zeros((n, num_labels), dtype=np.dtype(dtype))
-  soft = np.zeros((n, num_labels), dtype=np.dtype(dtype))
+  ilr = np.zeros((n, num_labels), dtype=np_dtype)
+  soft = np.zeros((n, num_labels), dtype=np_dtype)
   pending = []
 
   def drain():
@@ -213,9 +218,9 @@ def compute(counts: WordCounts,
                         np.diff(counts.doc_ptr[a:b_ + 1]))
     out = chunk_soft_labels(
         wlr, wiw,
-        jnp.asarray(_pad(counts.word[lo:hi], size, 0)),
-        jnp.asarray(_pad(counts.count[lo:hi], size, 0), dtype),
-        jnp.asarray(_pad(segment, size, size)),  # padding: dropped segment
+        _pad(counts.word[lo:hi], size, 0),
+        _pad(counts.count[lo:hi], size, 0).astype(np_dtype),
+        _pad(segment, size, size),  # padding: a dropped segment
         x_avg, k2_, method=method, num_segments=size)
     pending.append((a, b_) + tuple(out))
     if len(pending) > 2:  # keep two chunks in flight

@@ -102,3 +102,25 @@ def test_console_script_process(tmp_path):
        str(tmp_path / "nope.jsonl"), "--out", str(out)],
       capture_output=True, text=True, check=False)
   assert missing.returncode == 2 and "nope.jsonl" in missing.stderr
+
+
+def test_progress_bars_on_long_inputs(tmp_path, monkeypatch, capsys):
+  # Force the bars (normally from 4 MB / 10,000 rows on) and a terminal.
+  monkeypatch.setattr(cli, "PROGRESS_MIN_BYTES", 0)
+  monkeypatch.setattr(cli, "PROGRESS_MIN_DOCS", 0)
+  import tqdm.std  # pylint: disable=g-import-not-at-top
+  monkeypatch.setattr(tqdm.std.tqdm, "__init__", _tqdm_always_on(
+      tqdm.std.tqdm.__init__))
+  inp = _write(tmp_path / "t.jsonl.gz", ROWS * 50)
+  out = tmp_path / "soft.npy"
+  assert cli.main(["soft-labels", str(inp), "--out", str(out)]) == 0
+  assert np.load(out).shape == (250, 3)
+  err = capsys.readouterr().err
+  assert "counting words" in err and "soft labels" in err
+
+
+def _tqdm_always_on(init):
+  def wrapped(self, *args, **kwargs):
+    kwargs["disable"] = False
+    init(self, *args, **kwargs)
+  return wrapped
