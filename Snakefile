@@ -75,4 +75,5 @@ rule summary:
                        for c in CORPORA for m in METHODS),
     shell:
         "python -m kwls_jax.reporting.soft_label_summary {params.pairs} "
-        "--out-md {output.md} --out-png {output.png} 2> {log}"
+        "--out-md {output.md} --out-png {output.png} "
+        "--command 'snakemake --cores all --config data_dir={DATA_DIR}' 2> {log}"

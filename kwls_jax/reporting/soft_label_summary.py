@@ -14,6 +14,7 @@ import sys
 import numpy as np
 
 from kwls_jax.corpora.jsonl import read_jsonl
+from kwls_jax.reporting import provenance
 
 
 @dataclasses.dataclass
@@ -83,6 +84,8 @@ def main(argv=None) -> int:
   parser.add_argument("items", nargs="+", metavar="CORPUS:METHOD:SOFT.npy")
   parser.add_argument("--out-md", required=True)
   parser.add_argument("--out-png", required=True)
+  parser.add_argument("--command", default="snakemake --cores all",
+                      help="the command that produced the inputs, recorded")
   args = parser.parse_args(argv)
   rows = []
   for item in args.items:
@@ -90,7 +93,10 @@ def main(argv=None) -> int:
     rows.append(summarize(corpus_path, method, soft_path))
   os.makedirs(os.path.dirname(os.path.abspath(args.out_md)), exist_ok=True)
   with open(args.out_md, "w", encoding="utf-8") as f:
-    f.write(to_markdown(rows))
+    f.write("# Soft labels of the shared corpora\n\n")
+    f.write(provenance.header(
+        args.command, [item.rsplit(":", 2)[0] for item in args.items]))
+    f.write("\n" + to_markdown(rows))
   plot(rows, args.out_png)
   return 0
 
