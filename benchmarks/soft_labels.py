@@ -35,9 +35,13 @@ SHARED = Path(os.environ.get("KWLS_SHARED_DATASETS",
 IMDB_TRAIN = SHARED / "imdb" / "train.jsonl.gz"
 LARGE_DOCS = 100_000  # --skip-authors-on-large skips corpora above this size
 
+AG_TEST = SHARED / "ag_news" / "test.jsonl.gz"
 CORPORA = {  # name -> (file under _data, documents)
     "imdb": ("imdb_train.jsonl.gz", 25_000),
     "imdb400k": ("imdb400k.jsonl.gz", 400_000),
+    # The scale claim: 10 million short documents (AG News test, 7,600 rows,
+    # repeated), kwls only: `--corpora ag10m --impls kwls`.
+    "ag10m": ("ag10m/train.jsonl.gz", 10_000_000),
 }
 IMPLS = {
     "kwls": [sys.executable, "-m", "kwls_jax.cli", "soft-labels"],
@@ -54,6 +58,15 @@ def make_corpus(name: str) -> Path:
   if path.exists():
     return path
   tmp = path.with_suffix(".tmp")
+  if name == "ag10m":
+    path.parent.mkdir(exist_ok=True)
+    rows = gzip.decompress(AG_TEST.read_bytes()).splitlines(keepends=True)
+    with gzip.GzipFile(tmp, "wb", compresslevel=1, mtime=0) as f:
+      for i in range(CORPORA[name][1]):
+        f.write(rows[i % len(rows)])
+    shutil.copyfile(AG_TEST.parent / "labels.json", path.parent / "labels.json")
+    tmp.rename(path)
+    return path
   if name == "imdb":
     shutil.copyfile(IMDB_TRAIN, tmp)
   else:
@@ -139,6 +152,36 @@ def _tail(log: Path, lines: int = 8) -> str:
   return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
 
 
+def write_markdown(path: Path, results, agree, info, args, paths) -> None:
+  """The table as Markdown, headed by what produced it."""
+  sys.path.insert(0, str(ROOT))
+  from kwls_jax.reporting import provenance  # pylint: disable=g-import-not-at-top
+  command = "python benchmarks/soft_labels.py " + " ".join(
+      a for a in sys.argv[1:] if not a.startswith("--markdown") and
+      a != args.markdown)
+  lines = ["# `kwls soft-labels` against the baselines\n",
+           provenance.header(command, [str(p) for p in paths.values()]),
+           f"\n{args.stat} of {args.repeat} run(s); tokenizer {args.tokenizer}; "
+           "wall seconds end to end (a child process: start-up, reading and "
+           "writing included); peak = the child's max RSS, max over runs; "
+           "speedup = baseline seconds / these seconds.\n",
+           "| corpus | implementation | N x P | seconds | CPU s | peak MiB | "
+           "x scipy | x authors |", "|---|---|---|---:|---:|---:|---:|---:|"]
+  fmt = lambda v, f: format(v, f) if v is not None else "-"
+  for r in results:
+    shape = " x ".join(map(str, r["shape"])) if r["shape"] else "failed"
+    lines.append(
+        f"| {r['corpus']} | {r['impl']} | {shape} | {fmt(r['seconds'], '.2f')} "
+        f"| {fmt(r['cpu_s'], '.1f')} | {fmt(r['peak_mib'], '.0f')} | "
+        f"{fmt(r.get('speedup_vs_scipy'), '.2f')} | "
+        f"{fmt(r.get('speedup_vs_authors'), '.2f')} |")
+  lines.append("\nAgreement (max absolute difference of the soft labels): " +
+               "; ".join(f"{c}: " + ", ".join(f"{k} {v:.2g}" for k, v in d.items())
+                         for c, d in agree.items() if d))
+  path.parent.mkdir(parents=True, exist_ok=True)
+  path.write_text("\n".join(lines) + "\n")
+
+
 def main(argv=None) -> int:
   ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   ap.add_argument("--corpora", default="imdb,imdb400k")
@@ -155,6 +198,8 @@ def main(argv=None) -> int:
   ap.add_argument("--tolerance", type=float, default=1e-5,
                   help="max abs difference allowed between implementations")
   ap.add_argument("--json", help="write the figures here")
+  ap.add_argument("--markdown", help="write a Markdown report (with the "
+                  "command, commit, data and machine) here")
   args = ap.parse_args(argv)
   corpora = [c for c in args.corpora.split(",") if c]
   impls = [i for i in args.impls.split(",") if i]
@@ -240,6 +285,8 @@ def main(argv=None) -> int:
         f"{info['ram_gib']} GiB RAM; python {info['python']}, jax {info['jax']}, "
         f"numpy {info['numpy']}, scipy {info['scipy']}; commit "
         f"{info['commit'][:12]}{' (dirty)' if info['dirty'] else ''}")
+  if args.markdown:
+    write_markdown(Path(args.markdown), results, agree, info, args, paths)
   if args.json:
     Path(args.json).write_text(json.dumps(
         {"machine": info, "config": vars(args), "results": results,
