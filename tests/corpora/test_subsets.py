@@ -1,0 +1,81 @@
+"""Splits and unbalanced subsets: exact counts, determinism, disjointness."""
+
+import numpy as np
+import pytest
+
+from kwls_jax.corpora import subsets
+
+# AG News test as the corpus: 1,900 rows per class.
+AG = np.repeat(np.arange(4), 1900)
+IMDB = np.repeat(np.arange(2), 12500)
+
+
+def test_folds_partition_and_stratify():
+  parts = subsets.folds(AG, k=4, seed=3)
+  assert sorted(np.concatenate(parts).tolist()) == list(range(len(AG)))
+  for p in parts:
+    assert np.bincount(AG[p], minlength=4).tolist() == [475] * 4
+  uneven = np.array([0] * 7 + [1] * 5)
+  sizes = [np.bincount(uneven[p], minlength=2) for p in subsets.folds(uneven)]
+  assert all(max(s[c] for s in sizes) - min(s[c] for s in sizes) <= 1
+             for c in range(2))
+
+
+def test_train_dev_is_three_to_one():
+  train, dev = subsets.train_dev(AG, fold=1, seed=0)
+  assert len(train) == 3 * len(dev) == 5700
+  assert not set(train) & set(dev)
+  devs = [subsets.train_dev(AG, f)[1] for f in range(4)]
+  assert sorted(np.concatenate(devs).tolist()) == list(range(len(AG)))
+
+
+def test_deterministic_in_seed():
+  a = subsets.undersample(IMDB, [1], seed=7)
+  assert np.array_equal(a, subsets.undersample(IMDB, [1], seed=7))
+  assert not np.array_equal(a, subsets.undersample(IMDB, [1], seed=8))
+
+
+def test_imdb_star_keeps_one_in_a_hundred_positives():
+  rows = subsets.undersample(IMDB, [1], ratio=100)
+  assert np.bincount(IMDB[rows]).tolist() == [12500, 125]
+  assert np.all(np.diff(rows) > 0)
+
+
+def test_table4_sets():
+  train, _ = subsets.train_dev(AG)  # 1,425 a class
+  sets = subsets.table4_sets(AG[train])
+  assert sorted(sets) == [0, 1, 2, 3]
+  for c, rows in sets.items():
+    counts = np.bincount(AG[train][rows], minlength=4)
+    assert counts[c] == 14 and all(counts[o] == 1425 for o in range(4) if o != c)
+
+
+@pytest.mark.parametrize("c,expected", [
+    (0, [1425, 1425, 1425, 1425]), (1, [14, 1425, 1425, 1425]),
+    (2, [14, 14, 1425, 1425]), (3, [14, 14, 1425, 14])])
+def test_ag_news_c(c, expected):
+  train, _ = subsets.train_dev(AG)
+  rows = subsets.ag_news_c(AG[train], c)
+  assert np.bincount(AG[train][rows], minlength=4).tolist() == expected
+
+
+@pytest.mark.parametrize("m", [300, 200, 100, 50, 10, 1])
+def test_ag_news_m(m):
+  train, _ = subsets.train_dev(AG)
+  rows = subsets.ag_news_m(AG[train], m)
+  assert np.bincount(AG[train][rows], minlength=4).tolist() == [m, m, 1425, m]
+
+
+def test_keep_count_never_empties_a_class():
+  assert subsets.keep_count(50, 100) == 1
+  assert subsets.keep_count(0, 100) == 0
+  assert subsets.keep_count(12500, 100) == 125
+
+
+def test_bad_arguments():
+  with pytest.raises(ValueError):
+    subsets.ag_news_c(AG, 4)
+  with pytest.raises(ValueError):
+    subsets.ag_news_m(AG, 0)
+  with pytest.raises(ValueError):
+    subsets.train_dev(AG, fold=4)
