@@ -1,79 +1,82 @@
-"""kwls-jax workflow: corpus -> soft labels -> summary tables and figures.
+"""kwls-jax workflow: corpus -> folds and unbalanced subsets -> soft labels ->
+training (teachers first, for LS-Distill) -> paper-style tables, figures, W&B.
 
-    snakemake --cores all --config data_dir=../shared/datasets
+    snakemake --cores all --config data_dir=../shared/datasets        # quick
+    snakemake --cores all --configfile experiments/table2.yaml         # an artefact
+    snakemake -n ...                                                   # the plan
 
-Intermediate files go to work/ (git-ignored); results/ keeps what is committed.
+Intermediate files go to work/<experiment>/ (git-ignored); results/<experiment>/
+gets the tables and figures. An interrupted run picks up where it stopped.
 """
 
+import json
 import os
 
-configfile: "experiments/soft_labels.yaml"
+from snakemake.utils import min_version, validate
 
+min_version("9.0")
+
+
+REPO = workflow.basedir  # runs from any --directory
+
+
+configfile: os.path.join(REPO, "experiments", "quick.yaml")
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+
+EXPERIMENT = config["experiment"]
+WORK = f"work/{EXPERIMENT}"
+RUNS = f"{WORK}/runs"
+RESULTS = f"results/{EXPERIMENT}"
 DATA_DIR = config.get("data_dir") or os.environ.get("KWLS_DATA_DIR", "")
 DATA_FLAG = f"--data-dir {DATA_DIR}" if DATA_DIR else ""
-CORPORA = [f"{c['name']}/{c['split']}" for c in config["corpora"]]
-METHODS = config["methods"]
-OUT = "results/soft_labels"
+DATASETS = {d["name"]: d for d in config["datasets"]}
+SMOOTHING = config["smoothing"]
+WANDB_PROJECT = config.get("wandb_project", "")
+TRAIN_BASE = os.path.join(REPO, "experiments", "train_base.json")
+
+
+def run_dir(w, **change):
+    v = {k: getattr(w, k) for k in
+         ("dataset", "setting", "fold", "seed", "model", "method")}
+    v.update(change)
+    return (f"{RUNS}/{v['dataset']}/{v['setting']}/fold{v['fold']}/"
+            f"seed{v['seed']}/{v['model']}/{v['method']}")
+
+
+ALL_RUNS = expand(
+    RUNS + "/{dataset}/{setting}/fold{fold}/seed{seed}/{model}/{method}/final.json",
+    dataset=list(DATASETS), setting=config["settings"], fold=config["folds"],
+    seed=config["seeds"], model=config["models"], method=config["methods"])
+FIGURES = (["figure1"] if config["figure1"] else []) + (
+    ["figure2"] if config["figure2"] else [])
+REPORT_FLAGS = " ".join(
+    ([f"--table {config['table']}"] if config["table"] else [])
+    + (["--average-settings"] if config["average_settings"] else [])
+    + (["--figure1"] if config["figure1"] else [])
+    + ([f"--wandb-project {WANDB_PROJECT}"] if WANDB_PROJECT else [])
+    + ([f"--switch-step {config['train']['soft_label_start_step']}"]
+       if "soft_label_start_step" in config.get("train", {}) else [])
+    + (["--figure2"] + [f"{os.path.basename(os.path.dirname(p))}={os.path.dirname(p)}"
+                        for p in ALL_RUNS] if config["figure2"] else [])
+    + [f"--command 'snakemake --cores all --configfile experiments/{EXPERIMENT}.yaml"
+       + (f" --config data_dir={DATA_DIR}'" if DATA_DIR else "'")])
+
+wildcard_constraints:
+    dataset="[A-Za-z0-9_]+",
+    setting="[a-z]+[0-9]*",
+    fold=r"\d+",
+    seed=r"\d+",
+    part="pool|test",
 
 
 rule all:
     input:
-        f"{OUT}/summary.md",
-        f"{OUT}/summary.png",
-        expand(OUT + "/keywords/{corpus}.txt", corpus=CORPORA),
+        RESULTS + "/table.md",
 
 
-rule corpus:
-    output:
-        "work/corpora/{name}/{split}.jsonl.gz",
-    log:
-        "work/logs/corpus/{name}/{split}.log",
-    shell:
-        "kwls corpus {wildcards.name} --split '{wildcards.split}' {DATA_FLAG} "
-        "--out {output} 2> {log}"
-
-
-rule soft_labels:
-    input:
-        "work/corpora/{name}/{split}.jsonl.gz",
-    output:
-        "work/soft_labels/{name}/{split}.{method}.npy",
-    log:
-        "work/logs/soft_labels/{name}/{split}.{method}.log",
-    params:
-        hp=f"--tokenizer {config['tokenizer']} --k1 {config['k1']} "
-        f"--b {config['b']} --k2 {config['k2']} --epsilon {config['epsilon']}",
-    shell:
-        "kwls soft-labels {input} --out {output} --method {wildcards.method} "
-        "{params.hp} 2> {log}"
-
-
-rule keywords:
-    input:
-        "work/corpora/{name}/{split}.jsonl.gz",
-    output:
-        OUT + "/keywords/{name}/{split}.txt",
-    log:
-        "work/logs/keywords/{name}/{split}.log",
-    shell:
-        "kwls explain {input} --top 15 --tokenizer {config[tokenizer]} "
-        "--instance 0 > {output}.tmp 2> {log} && mv {output}.tmp {output}"
-
-
-rule summary:
-    input:
-        corpora=expand("work/corpora/{corpus}.jsonl.gz", corpus=CORPORA),
-        soft=expand("work/soft_labels/{corpus}.{method}.npy", corpus=CORPORA,
-                    method=METHODS),
-    output:
-        md=f"{OUT}/summary.md",
-        png=f"{OUT}/summary.png",
-    log:
-        "work/logs/summary.log",
-    params:
-        pairs=" ".join(f"work/corpora/{c}.jsonl.gz:{m}:work/soft_labels/{c}.{m}.npy"
-                       for c in CORPORA for m in METHODS),
-    shell:
-        "python -m kwls_jax.reporting.soft_label_summary {params.pairs} "
-        "--out-md {output.md} --out-png {output.png} "
-        "--command 'snakemake --cores all --config data_dir={DATA_DIR}' 2> {log}"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/soft_labels.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/report.smk"

@@ -65,6 +65,16 @@ def build_parser() -> argparse.ArgumentParser:
                  help="folder of local corpora (default: $KWLS_DATA_DIR); "
                  "corpora there take precedence over downloads")
   p.add_argument("--out", required=True, metavar="OUT.jsonl.gz")
+  p = sub.add_parser(
+      "subset", help="a fold's train/dev files under an unbalanced setting")
+  p.add_argument("input", metavar="INPUT", help="the pool to split (.jsonl.gz)")
+  p.add_argument("--setting", default="balanced",
+                 help="balanced | under:C | agc:C | agm:M")
+  p.add_argument("--fold", type=int, default=0)
+  p.add_argument("--k", type=int, default=4, help="folds (4: train:dev = 3:1)")
+  p.add_argument("--seed", type=int, default=0)
+  p.add_argument("--train-out", required=True)
+  p.add_argument("--dev-out", required=True)
   return parser
 
 
@@ -182,11 +192,37 @@ def cmd_corpus(args) -> int:
   return 0
 
 
+def cmd_subset(args) -> int:
+  import json  # pylint: disable=g-import-not-at-top
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  from kwls_jax.corpora import read_jsonl, subsets, write_jsonl  # pylint: disable=g-import-not-at-top
+  corpus = read_jsonl(args.input)
+  if corpus.multi_label:
+    raise ValueError(f"{args.input}: subsets need single-label rows")
+  train, dev = subsets.fold_and_setting(corpus.labels, args.setting, args.fold,
+                                        args.k, args.seed, corpus.num_labels)
+  for rows, out in ((train, args.train_out), (dev, args.dev_out)):
+    folder = os.path.dirname(os.path.abspath(out))
+    os.makedirs(folder, exist_ok=True)
+    tmp = os.path.join(folder, ".tmp-" + os.path.basename(out))
+    write_jsonl(tmp, corpus.select(rows))
+    os.replace(tmp, out)
+    with open(out + ".rows.json", "w", encoding="utf-8") as f:
+      json.dump({"source": args.input, "setting": args.setting,
+                 "fold": args.fold, "k": args.k, "seed": args.seed,
+                 "rows": rows.tolist()}, f)
+  counts = lambda rows: np.bincount(corpus.labels[rows],
+                                    minlength=corpus.num_labels).tolist()
+  print(f"{args.setting} fold {args.fold}: train {len(train)} {counts(train)}, "
+        f"dev {len(dev)} {counts(dev)}", file=sys.stderr)
+  return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
   args = build_parser().parse_args(argv)
   memory.use_mmap_for_large_buffers()
   command = {"soft-labels": cmd_soft_labels, "explain": cmd_explain,
-             "corpus": cmd_corpus}
+             "corpus": cmd_corpus, "subset": cmd_subset}
   try:
     return command[args.command](args)
   except (ValueError, OSError) as e:  # CorpusError is a ValueError

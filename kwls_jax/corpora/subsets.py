@@ -14,6 +14,8 @@ into the corpus it was given, so a subset is reproducible and traceable.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 AG_NEWS_BUSINESS = 2  # label id of Business in ag_news (World, Sports, Business, Sci/Tech)
@@ -109,3 +111,40 @@ def ag_news_m(labels: np.ndarray, m: int, seed: int = 0,
   if m < 1:
     raise ValueError(f"m must be >= 1, got {m}")
   return cap_classes(labels, other_classes(num_labels, kept), m, seed)
+
+
+SETTINGS_HELP = ("balanced | under:C (class C undersampled 1:100, Table 4; "
+                 "IMDb* is under:1) | agc:C (Table 5 c) | agm:M (Table 5 m); "
+                 "the colon is optional (under1), as in file paths")
+
+
+def apply_setting(labels: np.ndarray, setting: str, seed: int = 0,
+                  num_labels: int | None = None) -> np.ndarray:
+  """Rows of a training set kept under a named unbalanced setting."""
+  labels = np.asarray(labels)
+  num_labels = num_labels or (int(labels.max()) + 1 if labels.size else 0)
+  match = re.fullmatch(r"(balanced|under|agc|agm):?(\d*)", setting)
+  if match is None:
+    raise ValueError(f"unknown setting {setting!r}; one of {SETTINGS_HELP}")
+  name, arg = match.groups()
+  try:
+    if name == "balanced" and not arg:
+      return np.arange(len(labels))
+    if name == "under":
+      return undersample(labels, [int(arg)], 100, seed)
+    if name == "agc":
+      return ag_news_c(labels, int(arg), seed=seed, num_labels=num_labels)
+    if name == "agm":
+      return ag_news_m(labels, int(arg), seed=seed, num_labels=num_labels)
+  except ValueError as e:
+    raise ValueError(f"setting {setting!r}: {e}") from None
+  raise ValueError(f"unknown setting {setting!r}; one of {SETTINGS_HELP}")
+
+
+def fold_and_setting(labels: np.ndarray, setting: str, fold: int, k: int = 4,
+                     seed: int = 0, num_labels: int | None = None):
+  """(train rows, dev rows): fold `fold` of k is dev (left balanced), the rest
+  is train, reduced by `setting`. The test set is never touched (Sec. 5.5)."""
+  train, dev = train_dev(labels, fold, k, seed)
+  kept = apply_setting(np.asarray(labels)[train], setting, seed, num_labels)
+  return train[kept], dev

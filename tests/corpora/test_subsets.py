@@ -79,3 +79,20 @@ def test_bad_arguments():
     subsets.ag_news_m(AG, 0)
   with pytest.raises(ValueError):
     subsets.train_dev(AG, fold=4)
+
+
+@pytest.mark.parametrize("setting,expected", [
+    ("balanced", [1425] * 4), ("under:2", [1425, 1425, 14, 1425]),
+    ("under2", [1425, 1425, 14, 1425]), ("agc1", [14, 1425, 1425, 1425]),
+    ("agm:10", [10, 10, 1425, 10])])
+def test_named_settings(setting, expected):
+  train, dev = subsets.fold_and_setting(AG, setting, fold=2)
+  assert np.bincount(AG[train], minlength=4).tolist() == expected
+  assert np.bincount(AG[dev], minlength=4).tolist() == [475] * 4  # untouched
+  assert not set(train) & set(dev)
+
+
+@pytest.mark.parametrize("setting", ["under", "bogus", "agc:9", "balanced:1"])
+def test_bad_settings(setting):
+  with pytest.raises(ValueError, match="setting"):
+    subsets.apply_setting(AG, setting)
