@@ -45,10 +45,15 @@ def run_dir(w, **change):
             f"seed{v['seed']}/{v['model']}/{v['method']}")
 
 
-ALL_RUNS = expand(
-    RUNS + "/{dataset}/{setting}/fold{fold}/seed{seed}/{model}/{method}/final.json",
-    dataset=list(DATASETS), setting=config["settings"], fold=config["folds"],
-    seed=config["seeds"], model=config["models"], method=config["methods"])
+ALL_RUNS = [
+    path
+    for name, d in DATASETS.items()
+    for path in expand(
+        RUNS + "/{dataset}/{setting}/fold{fold}/seed{seed}/{model}/{method}/final.json",
+        dataset=name, setting=d.get("settings", config["settings"]),
+        fold=config["folds"], seed=config["seeds"], model=config["models"],
+        method=config["methods"])
+]
 FIGURES = (["figure1"] if config["figure1"] else []) + (
     ["figure2"] if config["figure2"] else [])
 REPORT_FLAGS = " ".join(

@@ -1,0 +1,125 @@
+"""The Snakemake workflow end to end on a tiny corpus: tables match their runs,
+and a run killed midway finishes, when started again, with the same table."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+WORDS = [["apple", "pear", "plum", "fig"], ["goal", "match", "team", "coach"],
+         ["stock", "market", "bank", "shares"]]
+
+
+def _corpus(root: pathlib.Path) -> pathlib.Path:
+  """A 3-class corpus, `tiny`, with class-specific words plus shared noise."""
+  rng = np.random.default_rng(0)
+  folder = root / "data" / "tiny"
+  folder.mkdir(parents=True)
+  noise = sum(WORDS, [])
+  for split, n in (("train", 96), ("test", 48)):
+    with gzip.open(folder / f"{split}.jsonl.gz", "wt", encoding="utf-8") as f:
+      for i in range(n):
+        c = i % 3
+        words = [rng.choice(WORDS[c]) if rng.random() < 0.6 else
+                 rng.choice(noise) for _ in range(8)]
+        f.write(json.dumps({"text": " ".join(words), "label": c}) + "\n")
+  (folder / "labels.json").write_text('["fruit", "sport", "finance"]')
+  return root / "data"
+
+
+def _config(root: pathlib.Path, folds, methods) -> pathlib.Path:
+  cfg = {
+      "experiment": "tiny", "table": "", "data_dir": str(_corpus(root)),
+      "datasets": [{"name": "tiny", "pool": "train", "test": "test"}],
+      "settings": ["balanced"], "folds": folds, "seeds": [0],
+      "models": ["textcnn"], "methods": methods,
+      "train": {"epochs": 2, "batch_size": 16, "model.max_length": 16,
+                "model.embed_dim": 16, "log_every": 1},
+  }
+  path = root / "tiny.yaml"
+  path.write_text(json.dumps(cfg))  # JSON is YAML
+  return path
+
+
+def _snakemake(root, config, *extra, wait=True):
+  env = dict(os.environ, WANDB_MODE="disabled",
+             PATH=os.path.dirname(sys.executable) + os.pathsep +
+             os.environ.get("PATH", ""))
+  cmd = [sys.executable, "-m", "snakemake", "--snakefile",
+         str(REPO / "Snakefile"), "--directory", str(root), "--configfile",
+         str(config), "--cores", "2", "--quiet", "all", *extra]
+  if not wait:
+    return subprocess.Popen(cmd, env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+  proc = subprocess.run(cmd, env=env, capture_output=True, text=True,
+                        timeout=600, check=False)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  return proc
+
+
+def _table(root):
+  with open(root / "results" / "tiny" / "table.csv", encoding="utf-8") as f:
+    return list(csv.DictReader(f))
+
+
+def test_tables_match_their_run_directories(tmp_path):
+  _snakemake(tmp_path, _config(tmp_path, [0, 1], ["none", "kwls", "distill"]))
+  rows = _table(tmp_path)
+  assert [r["method"] for r in rows] == ["none", "distill", "kwls"]
+  for row in rows:
+    runs = row["runs"].split(";")
+    assert len(runs) == 2  # two folds
+    accs = []
+    for run in runs:
+      meta = json.loads((tmp_path / run / "run.json").read_text())
+      assert meta["method"] == row["method"] and meta["dataset"] == "tiny"
+      final = json.loads((tmp_path / run / "final.json").read_text())
+      accs.append(100 * final["test"]["accuracy"])
+    assert float(row["mean"]) == pytest.approx(np.mean(accs))
+    assert float(row["std"]) == pytest.approx(np.std(accs, ddof=1))
+    assert [float(v) for v in row["values"].split(";")] == pytest.approx(
+        accs, abs=1e-4)
+  md = (tmp_path / "results" / "tiny" / "table.md").read_text()
+  assert "- commit:" in md and "- machine:" in md
+  # LS-Distill learnt from its teacher, the same fold's original model.
+  distill = [r for r in rows if r["method"] == "distill"][0]["runs"].split(";")
+  cfg = json.loads((tmp_path / distill[0] / "config.json").read_text())
+  assert cfg["teacher_run"].endswith(distill[0].replace("distill", "none"))
+
+
+def test_killed_run_finishes_with_the_same_table(tmp_path):
+  whole, broken = tmp_path / "whole", tmp_path / "broken"
+  whole.mkdir()
+  broken.mkdir()
+  _snakemake(whole, _config(whole, [0], ["none", "kwls"]))
+  config = _config(broken, [0], ["none", "kwls"])
+  proc = _snakemake(broken, config, wait=False)
+  runs = broken / "work" / "tiny" / "runs"
+  deadline = time.time() + 300
+  while time.time() < deadline and proc.poll() is None:
+    if list(runs.rglob("final.json")):  # one training finished, one to go
+      break
+    time.sleep(0.2)
+  assert proc.poll() is None, "the workflow ended before it could be killed"
+  done = list(runs.rglob("final.json"))
+  stamp = {p: p.stat().st_mtime_ns for p in done}
+  os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in the terminal
+  proc.wait(timeout=120)
+  assert proc.returncode != 0
+  assert not (broken / "results" / "tiny" / "table.md").exists()
+  _snakemake(broken, config)  # started again: only the remaining jobs run
+  assert {p: p.stat().st_mtime_ns for p in done} == stamp
+  strip = lambda rows: [{k: v for k, v in r.items() if k != "runs"}
+                        for r in rows]
+  assert strip(_table(broken)) == strip(_table(whole))
