@@ -60,7 +60,8 @@ REPORT_FLAGS = " ".join(
     ([f"--table {config['table']}"] if config["table"] else [])
     + (["--average-settings"] if config["average_settings"] else [])
     + (["--figure1"] if config["figure1"] else [])
-    + ([f"--wandb-project {WANDB_PROJECT}"] if WANDB_PROJECT else [])
+    + ([f"--wandb-project {WANDB_PROJECT} --wandb-dir {WORK}/wandb"]
+       if WANDB_PROJECT else [])
     + ([f"--switch-step {config['train']['soft_label_start_step']}"]
        if "soft_label_start_step" in config.get("train", {}) else [])
     + (["--figure2"] + [f"{os.path.basename(os.path.dirname(p))}={os.path.dirname(p)}"

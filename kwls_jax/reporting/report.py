@@ -19,7 +19,7 @@ from kwls_jax.reporting import figures, provenance, tables, tracking
 
 def write_report(run_dirs, out_dir, experiment, table="", average_settings=False,
                  figure1=False, figure2=None, switch_step=None, command="",
-                 wandb_project="") -> dict:
+                 wandb_project="", wandb_dir="") -> dict:
   """Writes the report files; returns {name: path}."""
   os.makedirs(out_dir, exist_ok=True)
   records = tables.collect(run_dirs)
@@ -53,7 +53,7 @@ def write_report(run_dirs, out_dir, experiment, table="", average_settings=False
   wandb_dir = tracking.log_report(
       wandb_project, experiment,
       {"accuracy_table": (tables.COLUMNS, tables.to_rows(cells))}, images,
-      os.path.join(out_dir, "_wandb"), {"experiment": experiment,
+      wandb_dir or os.path.join(out_dir, "_wandb"), {"experiment": experiment,
                                         "table": table, "runs": len(records)})
   if wandb_dir:
     paths["wandb"] = wandb_dir
@@ -81,6 +81,8 @@ def main(argv=None) -> int:
   p.add_argument("--switch-step", type=int, default=None)
   p.add_argument("--command", default="")
   p.add_argument("--wandb-project", default="")
+  p.add_argument("--wandb-dir", default="",
+                 help="where W&B writes its files (default OUT_DIR/_wandb)")
   args = p.parse_args(argv)
   figure2 = None
   if args.figure2:
@@ -89,7 +91,7 @@ def main(argv=None) -> int:
     paths = write_report(args.run_dirs, args.out_dir, args.experiment,
                          args.table, args.average_settings, args.figure1,
                          figure2, args.switch_step, args.command,
-                         args.wandb_project)
+                         args.wandb_project, args.wandb_dir)
   except (OSError, ValueError, KeyError) as e:
     print(f"report: error: {e}", file=sys.stderr)
     return 2
