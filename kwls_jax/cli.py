@@ -5,6 +5,8 @@
                      [--k2 2.0] [--epsilon 0.1] [--num-labels P]
     kwls explain INPUT [--top 10] [--instance I]
     kwls corpus NAME [--split SPLIT] [--data-dir DIR] --out OUT.jsonl.gz
+    kwls train CONFIG [--set key=value ...] [--run-dir DIR]
+    kwls evaluate RUN_DIR [--split test|dev]
 
 Bad input exits with status 2 and a one-line error naming the file and line.
 """
@@ -75,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
   p.add_argument("--seed", type=int, default=0)
   p.add_argument("--train-out", required=True)
   p.add_argument("--dev-out", required=True)
+  from kwls_jax.training import cli as training_cli  # pylint: disable=g-import-not-at-top
+  training_cli.add_parsers(sub)
   return parser
 
 
@@ -221,8 +225,11 @@ def cmd_subset(args) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
   args = build_parser().parse_args(argv)
   memory.use_mmap_for_large_buffers()
+  from kwls_jax.training import cli as training_cli  # pylint: disable=g-import-not-at-top
   command = {"soft-labels": cmd_soft_labels, "explain": cmd_explain,
-             "corpus": cmd_corpus, "subset": cmd_subset}
+             "corpus": cmd_corpus, "subset": cmd_subset,
+             "train": training_cli.run_train,
+             "evaluate": training_cli.run_evaluate}
   try:
     return command[args.command](args)
   except (ValueError, OSError) as e:  # CorpusError is a ValueError

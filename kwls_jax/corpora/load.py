@@ -173,8 +173,10 @@ def load_corpus(name: str, split: str = "train",
   """Loads a labelled corpus; see the module docstring for where from.
 
   Args:
-    name: a registry name (`ag_news`, `imdb`, ...), or a path to a
-      `.jsonl(.gz)` file or a folder holding `<split>.jsonl(.gz)` files.
+    name: a registry name (`ag_news`, `imdb`, ...), the name of a folder of
+      the user's own in `data_dir` (`<data_dir>/<name>/<split>.jsonl.gz` and
+      labels.json), or a path to a `.jsonl(.gz)` file or a folder holding
+      `<split>.jsonl(.gz)` files.
     split: tfds-style spec, e.g. `train`, `test[:75%]`, `train+test[:10%]`.
     data_dir: folder of local corpora; defaults to $KWLS_DATA_DIR.
     tfds_data_dir: tfds' data_dir (default: tfds' own default).
@@ -186,11 +188,16 @@ def load_corpus(name: str, split: str = "train",
   """
   if _is_path(name):
     return _load_path(os.fspath(name), split, read_jsonl)
+  root = default_data_dir(data_dir)
+  if name not in registry.CORPORA and root is not None and os.path.isdir(
+      os.path.join(root, name)):  # a corpus of the user's own, by name
+    corpus = _load_path(os.path.join(root, name), split, read_jsonl)
+    corpus.name = name
+    return corpus
   spec = registry.get_spec(name)
   if spec.kind != "classification":
     raise CorpusError(f"corpus {name!r} has no class labels; use load_rows")
   parts = parse_split(split)
-  root = default_data_dir(data_dir)
   if root is not None:
     folder = os.path.join(root, spec.folder)
     files = _local_files(folder, parts, spec.tfds_splits)

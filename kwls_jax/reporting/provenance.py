@@ -11,8 +11,12 @@ import sys
 
 
 def git_commit(repo: str | None = None) -> str:
-  """HEAD's hash, with "+dirty" when tracked files have changes; "" outside git."""
-  repo = repo or os.getcwd()
+  """HEAD's hash, with "+dirty" when tracked files have changes; "" outside git.
+
+  By default the checkout this package lives in, wherever the command runs.
+  """
+  repo = repo or os.path.dirname(os.path.dirname(os.path.dirname(
+      os.path.abspath(__file__))))
   try:
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, check=True,
                           capture_output=True, text=True).stdout.strip()

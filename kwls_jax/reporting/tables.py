@@ -53,7 +53,7 @@ def read_run(run_dir: str) -> Record:
       method=meta["method"], fold=int(meta["fold"]), seed=int(meta["seed"]),
       metrics={m: float(test[m]) for m in METRICS if m in test},
       run_dir=run_dir, config_hash=str(final.get("config_hash", "")),
-      commit=str(final.get("commit", "")))
+      commit=str(final.get("commit", final.get("git_commit", ""))))
 
 
 def collect(run_dirs: Iterable[str]) -> list[Record]:
@@ -114,7 +114,10 @@ def aggregate(records: Sequence[Record], metric: str = "accuracy",
                       else math.nan)
   for key, cell in cells.items():
     base = cells.get(key[:3] + (baseline,))
-    if table and metric == "accuracy":
+    # The paper's number only where its setting is the cell's: Table 2 is the
+    # balanced setting, Table 4 the mean over the per-class settings.
+    comparable = {"table2": "balanced", "table4": "under:*"}.get(table)
+    if metric == "accuracy" and cell.setting == comparable:
       cell.paper = paper.paper_accuracy(table, cell.dataset, cell.model,
                                         cell.method)
     if base is None or cell.method == baseline:

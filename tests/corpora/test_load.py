@@ -156,3 +156,16 @@ def test_load_rows_local(data_dir, no_tfds):
 def test_bad_split_spec(data_dir):
   with pytest.raises(CorpusError, match="bad split"):
     load_corpus("imdb", "train[", data_dir=data_dir)
+
+
+def test_own_corpus_by_name_in_data_dir(tmp_path, monkeypatch):
+  """A corpus outside the registry, named by its folder in the data dir."""
+  rows = Corpus(texts=[f"t{i}" for i in range(10)], labels=[i % 2 for i in range(10)],
+                label_names=["a", "b"])
+  write_jsonl(tmp_path / "mine" / "train.jsonl.gz", rows)
+  monkeypatch.chdir(tmp_path.parent)  # not resolvable as a relative path
+  got = load_corpus("mine", "train[:60%]", data_dir=tmp_path)
+  assert got.texts == [f"t{i}" for i in range(6)]
+  assert got.label_names == ["a", "b"] and got.name == "mine"
+  with pytest.raises(Exception, match="unknown corpus"):
+    load_corpus("theirs", "train", data_dir=tmp_path)

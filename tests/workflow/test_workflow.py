@@ -58,7 +58,7 @@ def _snakemake(root, config, *extra, wait=True):
              os.environ.get("PATH", ""))
   cmd = [sys.executable, "-m", "snakemake", "--snakefile",
          str(REPO / "Snakefile"), "--directory", str(root), "--configfile",
-         str(config), "--cores", "2", "--quiet", "all", *extra]
+         str(config), "--cores", "2", "all", *extra]
   if not wait:
     return subprocess.Popen(cmd, env=env, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -107,8 +107,16 @@ def test_killed_run_finishes_with_the_same_table(tmp_path):
   proc = _snakemake(broken, config, wait=False)
   runs = broken / "work" / "tiny" / "runs"
   deadline = time.time() + 300
+  logs = broken / ".snakemake" / "log"
+
+  def one_training_finished_and_another_started():
+    finished = sum(p.read_text().count("(Rule: train)") for p in
+                   logs.glob("*.log")) if logs.exists() else 0
+    started = list(runs.rglob("config.json"))
+    return finished >= 1 and len(started) >= 2
+
   while time.time() < deadline and proc.poll() is None:
-    if list(runs.rglob("final.json")):  # one training finished, one to go
+    if one_training_finished_and_another_started():
       break
     time.sleep(0.2)
   assert proc.poll() is None, "the workflow ended before it could be killed"

@@ -1,0 +1,110 @@
+"""The jitted train and eval steps, data parallel over a 1-D 'data' mesh.
+
+The model and optimizer state travel as a flat list of arrays (as in
+benchmarks/gpu_bert_throughput.py): jit's C++ fast path then dispatches a step
+in well under a millisecond. The batch is sharded over the mesh, the state is
+replicated; with one device it is the plain single-device step.
+"""
+
+from __future__ import annotations
+
+from flax import nnx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+
+from kwls_jax.training import loss as loss_lib
+
+
+def make_mesh(devices=None) -> Mesh:
+  """A 1-D mesh named 'data' over all local devices."""
+  return Mesh(np.asarray(devices or jax.local_devices()), ("data",))
+
+
+def replicated(mesh: Mesh) -> NamedSharding:
+  return NamedSharding(mesh, P())
+
+
+def data_sharded(mesh: Mesh) -> NamedSharding:
+  return NamedSharding(mesh, P("data"))
+
+
+def masked_eq9_loss(logits, labels, soft_labels, alpha, mask):
+  """Eq. 9 over the rows with mask 1: sum_i [..] / (2 N (1+alpha)^2), N = sum(mask).
+
+  Equals loss.eq9_loss when every row is real; padding rows count nowhere.
+  """
+  logits = jnp.asarray(logits, jnp.float32)
+  p = logits.shape[-1]
+  log_o = jax.nn.log_softmax(logits, axis=-1)
+  l = loss_lib.hard_targets(labels, p)
+  d = jnp.asarray(soft_labels, jnp.float32)
+  alpha = jnp.asarray(alpha, jnp.float32)
+  per_row = (jnp.sum(l * log_o, -1)
+             - (alpha / p) * jnp.sum(jnp.square(d - jnp.exp(log_o)), -1))
+  count = jnp.maximum(jnp.sum(mask), 1.0)
+  return -jnp.sum(mask * per_row) / (2.0 * count * jnp.square(1.0 + alpha))
+
+
+def effective_alpha(step, alpha, start_step):
+  """alpha from `start_step` on, 0 before it (the paper's Figure 2 switch)."""
+  return jnp.where(step >= start_step, alpha, 0.0).astype(jnp.float32)
+
+
+def make_train_step(graphdef, treedef, mesh: Mesh):
+  """jit (leaves, batch, hyper) -> (leaves, loss); hyper = {alpha, start_step}.
+
+  alpha and start_step are traced scalars and the step counter is the
+  optimizer's, so switching KWLS on mid-run recompiles nothing.
+  """
+  rep, shard = replicated(mesh), data_sharded(mesh)
+
+  def train_step(leaves, batch, hyper):
+    """One optimizer update on the Eq. 9 loss of a batch."""
+    model, optimizer = nnx.merge(graphdef, jax.tree.unflatten(treedef, leaves))
+    alpha = effective_alpha(optimizer.step[...], hyper["alpha"],
+                            hyper["start_step"])
+
+    def loss_fn(model):
+      logits = model(batch["input_ids"], batch["attention_mask"],
+                     deterministic=False)
+      return masked_eq9_loss(logits, batch["labels"], batch["soft_labels"],
+                             alpha, batch["mask"])
+
+    loss, grads = nnx.value_and_grad(loss_fn)(model)
+    optimizer.update(model, grads)
+    return jax.tree.leaves(nnx.state((model, optimizer))), loss
+
+  return jax.jit(train_step, in_shardings=(rep, shard, rep),
+                 out_shardings=(rep, rep), donate_argnums=0)
+
+
+def make_eval_step(graphdef, treedef, mesh: Mesh):
+  """jit (leaves, batch) -> logits [B, P] float32, dropout off."""
+  rep, shard = replicated(mesh), data_sharded(mesh)
+
+  def eval_step(leaves, batch):
+    """Logits of a batch."""
+    model, _ = nnx.merge(graphdef, jax.tree.unflatten(treedef, leaves))
+    return model(batch["input_ids"], batch["attention_mask"],
+                 deterministic=True).astype(jnp.float32)
+
+  return jax.jit(eval_step, in_shardings=(rep, shard), out_shardings=shard)
+
+
+def predict(eval_step, leaves, batches, mesh: Mesh) -> np.ndarray:
+  """Logits [N, P] over eval batches; padding rows dropped on the host."""
+  shard = data_sharded(mesh)
+  out = []
+  pending = None
+  for batch in batches:
+    mask = batch.pop("mask")
+    batch.pop("labels", None)
+    logits = eval_step(leaves, jax.device_put(batch, shard))
+    if pending is not None:  # fetch the previous batch while this one runs
+      out.append(np.asarray(pending[0])[pending[1] > 0])
+    pending = (logits, mask)
+  if pending is not None:
+    out.append(np.asarray(pending[0])[pending[1] > 0])
+  return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
