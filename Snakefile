@@ -9,8 +9,10 @@ Intermediate files go to work/<experiment>/ (git-ignored); results/<experiment>/
 gets the tables and figures. An interrupted run picks up where it stopped.
 """
 
+import itertools
 import json
 import os
+import shlex
 
 from snakemake.utils import min_version, validate
 
@@ -37,6 +39,46 @@ WANDB_PROJECT = config.get("wandb_project", "")
 TRAIN_BASE = os.path.join(REPO, "experiments", "train_base.json")
 
 
+# The sweep: soft-label methods (kwls, tfidf, classic) run once per combination
+# of the listed values, named in the method wildcard (kwls@k1-1.2_b-0.75_k2-2_a-1);
+# none and distill do not depend on them and run once.
+SWEPT = ("kwls", "tfidf", "classic")
+HP_KEYS = (("k1", "smoothing.k1"), ("b", "smoothing.b"), ("k2", "smoothing.k2"),
+           ("a", "alpha"))
+
+
+def sweep_tags():
+    grid = config.get("sweep") or {}
+    base = {"k1": SMOOTHING["k1"], "b": SMOOTHING["b"], "k2": SMOOTHING["k2"],
+            "a": config.get("train", {}).get("alpha", 1.0)}
+    values = [grid.get({"a": "alpha"}.get(k, k), [base[k]]) for k, _ in HP_KEYS]
+    return ["_".join(f"{k}-{v:g}" for (k, _), v in zip(HP_KEYS, combo))
+            for combo in itertools.product(*values)] if grid else []
+
+
+def method_names():
+    tags = sweep_tags()
+    if not tags:
+        return list(config["methods"])
+    return [f"{m}@{t}" for m in config["methods"] if m in SWEPT for t in tags] + [
+        m for m in config["methods"] if m not in SWEPT]
+
+
+def soft_name(method):
+    """The soft-label file of a method: alpha (Eq. 9) does not change soft labels."""
+    base, _, tag = method.partition("@")
+    kept = [kv for kv in tag.split("_") if kv and not kv.startswith("a-")]
+    return base + ("@" + "_".join(kept) if kept else "")
+
+
+def split_method(method):
+    """'kwls@k1-1.2_b-0.75_k2-2_a-1' -> ('kwls', {'smoothing.k1': '1.2', ...})."""
+    base, _, tag = method.partition("@")
+    keys = dict(HP_KEYS)
+    return base, {keys[k]: v for k, v in (kv.split("-", 1) for kv in tag.split("_"))
+                  } if tag else {}
+
+
 def run_dir(w, **change):
     v = {k: getattr(w, k) for k in
          ("dataset", "setting", "fold", "seed", "model", "method")}
@@ -52,7 +94,7 @@ ALL_RUNS = [
         RUNS + "/{dataset}/{setting}/fold{fold}/seed{seed}/{model}/{method}/final.json",
         dataset=name, setting=d.get("settings", config["settings"]),
         fold=config["folds"], seed=config["seeds"], model=config["models"],
-        method=config["methods"])
+        method=method_names())
 ]
 FIGURES = (["figure1"] if config["figure1"] else []) + (
     ["figure2"] if config["figure2"] else [])
@@ -66,6 +108,7 @@ REPORT_FLAGS = " ".join(
        if "soft_label_start_step" in config.get("train", {}) else [])
     + (["--figure2"] + [f"{os.path.basename(os.path.dirname(p))}={os.path.dirname(p)}"
                         for p in ALL_RUNS] if config["figure2"] else [])
+    + ([f"--note {shlex.quote(config['note'])}"] if config["note"] else [])
     + [f"--command 'snakemake --cores all --configfile experiments/{EXPERIMENT}.yaml"
        + (f" --config data_dir={DATA_DIR}'" if DATA_DIR else "'")])
 
@@ -75,6 +118,7 @@ wildcard_constraints:
     fold=r"\d+",
     seed=r"\d+",
     part="pool|test",
+    method=r"[a-z]+(@[A-Za-z0-9_.+-]+)?",
 
 
 rule all:

@@ -19,7 +19,7 @@ from kwls_jax.reporting import figures, provenance, tables, tracking
 
 def write_report(run_dirs, out_dir, experiment, table="", average_settings=False,
                  figure1=False, figure2=None, switch_step=None, command="",
-                 wandb_project="", wandb_dir="") -> dict:
+                 wandb_project="", wandb_dir="", note="") -> dict:
   """Writes the report files; returns {name: path}."""
   os.makedirs(out_dir, exist_ok=True)
   records = tables.collect(run_dirs)
@@ -28,7 +28,8 @@ def write_report(run_dirs, out_dir, experiment, table="", average_settings=False
   cells = tables.aggregate(records, "accuracy", average_settings, table)
   header = (f"# {experiment}: test accuracy (%)\n\n" +
             provenance.header(command or "snakemake --cores all", []) +
-            f"- runs: {len(records)} (listed in runs.csv)\n\n")
+            f"- runs: {len(records)} (listed in runs.csv)\n" +
+            (f"\n{note}\n" if note else "") + "\n")
   paths = {"md": os.path.join(out_dir, "table.md"),
            "tex": os.path.join(out_dir, "table.tex"),
            "csv": os.path.join(out_dir, "table.csv"),
@@ -81,6 +82,7 @@ def main(argv=None) -> int:
   p.add_argument("--switch-step", type=int, default=None)
   p.add_argument("--command", default="")
   p.add_argument("--wandb-project", default="")
+  p.add_argument("--note", default="", help="printed under the header")
   p.add_argument("--wandb-dir", default="",
                  help="where W&B writes its files (default OUT_DIR/_wandb)")
   args = p.parse_args(argv)
@@ -91,7 +93,7 @@ def main(argv=None) -> int:
     paths = write_report(args.run_dirs, args.out_dir, args.experiment,
                          args.table, args.average_settings, args.figure1,
                          figure2, args.switch_step, args.command,
-                         args.wandb_project, args.wandb_dir)
+                         args.wandb_project, args.wandb_dir, args.note)
   except (OSError, ValueError, KeyError) as e:
     print(f"report: error: {e}", file=sys.stderr)
     return 2

@@ -131,3 +131,32 @@ def test_killed_run_finishes_with_the_same_table(tmp_path):
   strip = lambda rows: [{k: v for k, v in r.items() if k != "runs"}
                         for r in rows]
   assert strip(_table(broken)) == strip(_table(whole))
+
+
+def _planned_jobs(root, config) -> dict[str, int]:
+  """Snakemake's plan (--dry-run): jobs per rule."""
+  proc = _snakemake(root, config, "--dry-run")
+  stats = proc.stdout.split("Job stats:")[1].split("total")[0]
+  return {line.split()[0]: int(line.split()[1]) for line in stats.splitlines()
+          if len(line.split()) == 2 and line.split()[1].isdigit()}
+
+
+def test_sweep_plans_one_run_per_combination(tmp_path):
+  config = _config(tmp_path, [0], ["none", "distill", "kwls", "tfidf"])
+  cfg = json.loads(config.read_text())
+  cfg["sweep"] = {"k1": [1.2, 2.0], "b": [0.75], "alpha": [0.5, 1.0, 2.0]}
+  config.write_text(json.dumps(cfg))
+  jobs = _planned_jobs(tmp_path, config)
+  # kwls and tfidf: 2 (k1) x 3 (alpha) each; none and distill once.
+  assert jobs["train"] == 2 * 2 * 3 + 2
+  # Soft labels do not depend on alpha: 2 (k1) each for kwls and tfidf.
+  assert jobs["soft_labels"] == 2 * 2
+  cfg["sweep"] = {"k1": [-1.0]}
+  config.write_text(json.dumps(cfg))
+  env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep +
+             os.environ.get("PATH", ""))
+  bad = subprocess.run(
+      [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
+       "--directory", str(tmp_path), "--configfile", str(config), "-n"],
+      env=env, capture_output=True, text=True, check=False)
+  assert bad.returncode != 0 and "k1" in bad.stdout + bad.stderr  # schema

@@ -7,11 +7,16 @@ rule soft_labels:
     output:
         WORK + "/soft/{dataset}/{setting}/fold{fold}/{method}.npy",
     wildcard_constraints:
-        method="classic|tfidf|kwls",
+        method=r"(classic|tfidf|kwls)(@[A-Za-z0-9_.+-]+)?",
     log:
         WORK + "/logs/soft/{dataset}.{setting}.fold{fold}.{method}.log",
     params:
-        hp=lambda w: " ".join(f"--{k} {v}" for k, v in SMOOTHING.items()),
+        base=lambda w: split_method(w.method)[0],
+        hp=lambda w: " ".join(
+            f"--{k} {v}" for k, v in {
+                **SMOOTHING,
+                **{key.split(".")[1]: v for key, v in split_method(w.method)[1].items()
+                   if key.startswith("smoothing.")}}.items()),
     shell:
-        "kwls soft-labels {input} --out {output} --method {wildcards.method} "
+        "kwls soft-labels {input} --out {output} --method {params.base} "
         "{params.hp} 2> {log}"

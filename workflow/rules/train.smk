@@ -6,10 +6,10 @@ def train_inputs(w):
     data = f"{WORK}/data/{w.dataset}/{w.setting}/fold{w.fold}"
     inputs = {"train": f"{data}/train.jsonl.gz", "dev": f"{data}/dev.jsonl.gz",
               "test": f"{WORK}/corpora/{w.dataset}/test.jsonl.gz"}
-    if w.method in ("classic", "tfidf", "kwls"):
+    if split_method(w.method)[0] in ("classic", "tfidf", "kwls"):
         inputs["soft"] = (f"{WORK}/soft/{w.dataset}/{w.setting}/fold{w.fold}/"
-                          f"{w.method}.npy")
-    if w.method == "distill":
+                          f"{soft_name(w.method)}.npy")
+    if split_method(w.method)[0] == "distill":
         inputs["teacher"] = run_dir(w, method="none") + "/final.json"
     return inputs
 
@@ -17,7 +17,8 @@ def train_inputs(w):
 def train_flags(w, input):
     flags = {"name": f"{EXPERIMENT}-{w.dataset}-{w.setting}-f{w.fold}-s{w.seed}-"
                      f"{w.model}-{w.method}",
-             "model.name": w.model, "method": w.method, "seed": w.seed,
+             "model.name": w.model, "method": split_method(w.method)[0],
+             "seed": w.seed,
              "data.train": input.train, "data.dev": input.dev,
              "data.test": input.test, "wandb.project": WANDB_PROJECT,
              "wandb.group": EXPERIMENT,
@@ -28,6 +29,7 @@ def train_flags(w, input):
     if "teacher" in input.keys():
         flags["teacher_run"] = os.path.dirname(input.teacher)
     flags.update(config.get("train", {}))
+    flags.update(split_method(w.method)[1])  # a sweep's values win
     return " ".join(f"--set '{k}={v}'" for k, v in flags.items())
 
 
