@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from typing import Sequence
 
 from kwls_jax.reporting.tables import Cell
@@ -17,22 +18,27 @@ def _pyplot():
   return plt
 
 
-def figure1(cells: Sequence[Cell], path: str) -> None:
-  """Improvement in accuracy over the original model vs c and vs m, a line per method."""
+def figure1(cells: Sequence[Cell], path: str) -> dict[str, int]:
+  """Improvement in accuracy over the original model vs c and vs m, a line per method.
+
+  Returns the number of lines drawn per panel ("agc", "agm").
+  """
   plt = _pyplot()
   panels = (("agc", "c: other classes undersampled 1:100", False),
             ("agm", "m: instances of each other class (c = 3)", True))
   fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+  drawn = {"agc": 0, "agm": 0}
   for ax, (prefix, xlabel, descending) in zip(axes, panels):
-    methods = sorted({c.method for c in cells if c.setting.startswith(prefix)
-                      and c.method != "none"})
+    value = lambda c: re.fullmatch(prefix + r":?(\d+)", c.setting)
+    methods = sorted({c.method for c in cells if value(c) and c.method != "none"})
     for method in methods:
-      pts = sorted(((int(c.setting.split(":")[1]), c.delta) for c in cells
-                    if c.setting.startswith(prefix + ":") and c.method == method
+      pts = sorted(((int(value(c).group(1)), c.delta) for c in cells
+                    if value(c) and c.method == method
                     and not math.isnan(c.delta)), reverse=descending)
       if pts:
         ax.plot([str(x) for x, _ in pts], [y for _, y in pts], marker="o",
                 label=method)
+        drawn[prefix] += 1
     ax.axhline(0, color="grey", linewidth=0.8)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("accuracy gain over the original (points)")
@@ -42,22 +48,27 @@ def figure1(cells: Sequence[Cell], path: str) -> None:
   fig.tight_layout()
   fig.savefig(path, dpi=120)
   plt.close(fig)
+  return drawn
 
 
 def read_curves(run_dir: str) -> tuple[list, list, list, list]:
-  """(steps, train loss, eval steps, dev accuracy) from a run's metrics.jsonl."""
+  """(steps, train loss, eval steps, dev accuracy) from a run's metrics.jsonl.
+
+  Lines are {"kind": "train", "step", "loss", ...} every log_every steps and
+  {"kind": "dev", "step", "accuracy", ...} after each evaluation.
+  """
   steps, losses, eval_steps, accs = [], [], [], []
   with open(os.path.join(run_dir, "metrics.jsonl"), encoding="utf-8") as f:
     for line in f:
       row = json.loads(line)
-      if "loss" in row and "step" in row and row.get("split", "train") == "train":
+      if row.get("kind") == "train" and "loss" in row:
         steps.append(row["step"])
         losses.append(row["loss"])
-      acc = row.get("dev_accuracy", row.get("accuracy") if row.get(
-          "split") == "dev" else None)
-      if acc is not None and "step" in row:
+      elif row.get("kind") == "dev" and "accuracy" in row:
+        if eval_steps and eval_steps[-1] == row["step"]:
+          continue  # the final evaluation repeats the last epoch's
         eval_steps.append(row["step"])
-        accs.append(acc)
+        accs.append(row["accuracy"])
   return steps, losses, eval_steps, accs
 
 

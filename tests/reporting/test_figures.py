@@ -1,0 +1,41 @@
+"""Figures 1 and 2 from cells and run directories."""
+
+import json
+import math
+
+from kwls_jax.reporting import figures
+from kwls_jax.reporting.tables import Cell
+
+
+def _cell(setting, method, delta):
+  return Cell("ag_news", setting, "bert", method, [0.0], [(0, 0)], ["r"],
+              delta=delta)
+
+
+def test_figure1_draws_both_panels(tmp_path):
+  cells = [_cell(f"agc{c}", m, c * d) for c in range(4)
+           for m, d in (("kwls", 1.0), ("classic", 0.5))]
+  cells += [_cell(f"agm{m}", "kwls", 1.0 / m) for m in (300, 10, 1)]
+  cells += [_cell("agc0", "none", math.nan)]
+  path = tmp_path / "figure1.png"
+  assert figures.figure1(cells, str(path)) == {"agc": 2, "agm": 1}
+  assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+  assert path.stat().st_size > 10_000
+
+
+def test_curves_and_figure2(tmp_path):
+  run = tmp_path / "kwls"
+  run.mkdir()
+  lines = [{"kind": "train", "step": s, "epoch": 1, "loss": 1.0 / s}
+           for s in (50, 100, 150)]
+  lines += [{"kind": "dev", "step": 150, "accuracy": 0.7},
+            {"kind": "dev", "step": 150, "accuracy": 0.7},  # final repeat
+            {"kind": "test", "step": 150, "accuracy": 0.69}]
+  (run / "metrics.jsonl").write_text(
+      "\n".join(json.dumps(x) for x in lines) + "\n")
+  steps, losses, eval_steps, accs = figures.read_curves(str(run))
+  assert steps == [50, 100, 150] and losses[0] == 0.02
+  assert eval_steps == [150] and accs == [0.7]
+  path = tmp_path / "figure2.png"
+  figures.figure2({"kwls": str(run)}, str(path), switch_step=100)
+  assert path.stat().st_size > 10_000
