@@ -20,9 +20,11 @@ def git_commit(repo: str | None = None) -> str:
   try:
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, check=True,
                           capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "-uno"], cwd=repo,
-                           check=True, capture_output=True,
-                           text=True).stdout.strip()
+    # results/ is what the reports write (Snakemake removes a job's old
+    # outputs before rerunning it): not a change to the code that made them.
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "-uno", "--", ".", ":!results"],
+        cwd=repo, check=True, capture_output=True, text=True).stdout.strip()
   except (OSError, subprocess.CalledProcessError):
     return ""
   return head + ("+dirty" if dirty else "")
