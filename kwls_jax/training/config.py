@@ -96,6 +96,10 @@ class TrainConfig:
   method: str = "none"
   alpha: float = 1.0  # Eq. 9; forced to 0 for method none
   soft_label_start_step: int = 0  # alpha is 0 before this step (Figure 2)
+  # The authors' code variant of Eq. 9: a second output head fit to the soft
+  # labels by MSE while the first takes the cross-entropy; predictions come
+  # from the first. False (default): the paper's single head.
+  two_head: bool = False
   smoothing: SmoothingConfig = dataclasses.field(default_factory=SmoothingConfig)
   soft_labels: str = ""  # precomputed float32 [N_train, P] .npy
   teacher_run: str = ""  # method distill: run dir with predictions/train_probs.npy

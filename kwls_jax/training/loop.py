@@ -202,8 +202,11 @@ def _train_loop(run: Run, mngr, tracker, step: int, best: dict | None,
   from tqdm.auto import tqdm  # pylint: disable=g-import-not-at-top
   c, spe, total = run.config, run.steps_per_epoch, run.total_steps
   st = run.state
-  train_step = steps_lib.make_train_step(st.graphdef, st.treedef, run.mesh)
-  eval_step = steps_lib.make_eval_step(st.graphdef, st.treedef, run.mesh)
+  two_head = run.config.two_head
+  train_step = steps_lib.make_train_step(st.graphdef, st.treedef, run.mesh,
+                                         two_head)
+  eval_step = steps_lib.make_eval_step(st.graphdef, st.treedef, run.mesh,
+                                       two_head)
   rep, shard = steps_lib.replicated(run.mesh), steps_lib.data_sharded(run.mesh)
   hyper = jax.device_put({"alpha": np.float32(c.alpha),
                           "start_step": np.uint32(c.soft_label_start_step)},
@@ -344,6 +347,7 @@ def evaluate(run_dir: str, split: str = "test") -> dict:
   if meta is None:
     raise ConfigError(f"{run_dir}: no checkpoint to evaluate")
   st = run.state
-  eval_step = steps_lib.make_eval_step(st.graphdef, st.treedef, run.mesh)
+  eval_step = steps_lib.make_eval_step(st.graphdef, st.treedef, run.mesh,
+                                       run.config.two_head)
   metrics, _ = evaluate_split(run, eval_step, split)
   return {"split": split, "step": meta["step"], **metrics}

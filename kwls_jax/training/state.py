@@ -100,7 +100,10 @@ def create_state(config: TrainConfig, num_labels: int, vocab_size: int,
                  total_steps: int, bert_folder: str = "") -> TrainState:
   """Fresh state from config.seed (params and the dropout RNG)."""
   rngs = nnx.Rngs(params=config.seed, dropout=config.seed + 1)
-  model = build_model(config, num_labels, vocab_size, rngs, bert_folder)
+  # Two heads = one output layer of 2P units: the first P take the
+  # cross-entropy, the last P are fit to the soft labels (steps.split_heads).
+  outputs = num_labels * (2 if config.two_head else 1)
+  model = build_model(config, outputs, vocab_size, rngs, bert_folder)
   optimizer = nnx.Optimizer(model, make_optimizer(config, total_steps),
                             wrt=nnx.Param)
   graphdef, state = nnx.split((model, optimizer))

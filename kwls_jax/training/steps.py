@@ -30,19 +30,32 @@ def data_sharded(mesh: Mesh) -> NamedSharding:
   return NamedSharding(mesh, P("data"))
 
 
-def masked_eq9_loss(logits, labels, soft_labels, alpha, mask):
+def split_heads(logits, two_head: bool):
+  """(cross-entropy head, soft-label head) of the model's outputs [B, P or 2P]."""
+  if not two_head:
+    return logits, logits
+  p = logits.shape[-1] // 2
+  return logits[..., :p], logits[..., p:]
+
+
+def masked_eq9_loss(logits, labels, soft_labels, alpha, mask,
+                    soft_logits=None):
   """Eq. 9 over the rows with mask 1: sum_i [..] / (2 N (1+alpha)^2), N = sum(mask).
 
   Equals loss.eq9_loss when every row is real; padding rows count nowhere.
+  With `soft_logits` (the authors' two-head variant, loss.eq9_two_head_loss)
+  the MSE term uses their softmax instead of the first head's.
   """
   logits = jnp.asarray(logits, jnp.float32)
   p = logits.shape[-1]
   log_o = jax.nn.log_softmax(logits, axis=-1)
+  o_soft = (jnp.exp(log_o) if soft_logits is None else
+            jax.nn.softmax(jnp.asarray(soft_logits, jnp.float32), axis=-1))
   l = loss_lib.hard_targets(labels, p)
   d = jnp.asarray(soft_labels, jnp.float32)
   alpha = jnp.asarray(alpha, jnp.float32)
   per_row = (jnp.sum(l * log_o, -1)
-             - (alpha / p) * jnp.sum(jnp.square(d - jnp.exp(log_o)), -1))
+             - (alpha / p) * jnp.sum(jnp.square(d - o_soft), -1))
   count = jnp.maximum(jnp.sum(mask), 1.0)
   return -jnp.sum(mask * per_row) / (2.0 * count * jnp.square(1.0 + alpha))
 
@@ -52,7 +65,7 @@ def effective_alpha(step, alpha, start_step):
   return jnp.where(step >= start_step, alpha, 0.0).astype(jnp.float32)
 
 
-def make_train_step(graphdef, treedef, mesh: Mesh):
+def make_train_step(graphdef, treedef, mesh: Mesh, two_head: bool = False):
   """jit (leaves, batch, hyper) -> (leaves, loss); hyper = {alpha, start_step}.
 
   alpha and start_step are traced scalars and the step counter is the
@@ -67,10 +80,12 @@ def make_train_step(graphdef, treedef, mesh: Mesh):
                             hyper["start_step"])
 
     def loss_fn(model):
-      logits = model(batch["input_ids"], batch["attention_mask"],
-                     deterministic=False)
+      logits, soft_logits = split_heads(
+          model(batch["input_ids"], batch["attention_mask"],
+                deterministic=False), two_head)
       return masked_eq9_loss(logits, batch["labels"], batch["soft_labels"],
-                             alpha, batch["mask"])
+                             alpha, batch["mask"],
+                             soft_logits if two_head else None)
 
     loss, grads = nnx.value_and_grad(loss_fn)(model)
     optimizer.update(model, grads)
@@ -80,15 +95,16 @@ def make_train_step(graphdef, treedef, mesh: Mesh):
                  out_shardings=(rep, rep), donate_argnums=0)
 
 
-def make_eval_step(graphdef, treedef, mesh: Mesh):
-  """jit (leaves, batch) -> logits [B, P] float32, dropout off."""
+def make_eval_step(graphdef, treedef, mesh: Mesh, two_head: bool = False):
+  """jit (leaves, batch) -> logits [B, P] float32 (the first head), dropout off."""
   rep, shard = replicated(mesh), data_sharded(mesh)
 
   def eval_step(leaves, batch):
     """Logits of a batch."""
     model, _ = nnx.merge(graphdef, jax.tree.unflatten(treedef, leaves))
-    return model(batch["input_ids"], batch["attention_mask"],
-                 deterministic=True).astype(jnp.float32)
+    logits = model(batch["input_ids"], batch["attention_mask"],
+                   deterministic=True)
+    return split_heads(logits, two_head)[0].astype(jnp.float32)
 
   return jax.jit(eval_step, in_shardings=(rep, shard), out_shardings=shard)
 
