@@ -6,28 +6,9 @@ import datetime
 import hashlib
 import os
 import platform
-import subprocess
 import sys
 
-
-def git_commit(repo: str | None = None) -> str:
-  """HEAD's hash, with "+dirty" when tracked files have changes; "" outside git.
-
-  By default the checkout this package lives in, wherever the command runs.
-  """
-  repo = repo or os.path.dirname(os.path.dirname(os.path.dirname(
-      os.path.abspath(__file__))))
-  try:
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, check=True,
-                          capture_output=True, text=True).stdout.strip()
-    # results/ is what the reports write (Snakemake removes a job's old
-    # outputs before rerunning it): not a change to the code that made them.
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "-uno", "--", ".", ":!results"],
-        cwd=repo, check=True, capture_output=True, text=True).stdout.strip()
-  except (OSError, subprocess.CalledProcessError):
-    return ""
-  return head + ("+dirty" if dirty else "")
+from kwls_jax.provenance import git_commit
 
 
 def cpu_model() -> str:

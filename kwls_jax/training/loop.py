@@ -12,13 +12,13 @@ import dataclasses
 import json
 import os
 import signal
-import subprocess
 import time
 from typing import Any, Callable
 
 import jax
 import numpy as np
 
+from kwls_jax import provenance
 from kwls_jax.training import checkpoint
 from kwls_jax.training import config as config_lib
 from kwls_jax.training import data as data_lib
@@ -53,21 +53,6 @@ class Run:
   mesh: Any
   steps_per_epoch: int
   total_steps: int
-
-
-def git_commit() -> str | None:
-  """HEAD of the package's checkout (+ '-dirty'), or None outside git."""
-  here = os.path.dirname(os.path.abspath(__file__))
-  try:
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, check=True,
-                          capture_output=True, text=True,
-                          timeout=10).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "-uno"], cwd=here,
-                           check=True, capture_output=True, text=True,
-                           timeout=10).stdout.strip()
-  except (OSError, subprocess.SubprocessError):
-    return None
-  return head + ("-dirty" if dirty else "")
 
 
 def _check_run_dir_config(config: TrainConfig, run_dir: str) -> None:
@@ -322,7 +307,7 @@ def _finish(run: Run, eval_step, tracker, step: int, best: dict | None,
       "train_seconds": train_seconds,
       "samples_per_s": samples / max(train_seconds, 1e-9),
       "resumed_from_step": resumed_from,
-      "config_hash": config_lib.config_hash(c), "git_commit": git_commit(),
+      "config_hash": config_lib.config_hash(c), "git_commit": provenance.git_commit() or None,
       "devices": [str(d) for d in run.mesh.devices.flat],
       "backend": jax.default_backend(),
   }
