@@ -31,6 +31,7 @@ EXPERIMENT = config["experiment"]
 WORK = f"work/{EXPERIMENT}"
 RUNS = f"{WORK}/runs"
 RESULTS = f"results/{EXPERIMENT}"
+REPORT = f"{WORK}/report"
 DATA_DIR = config.get("data_dir") or os.environ.get("KWLS_DATA_DIR", "")
 DATA_FLAG = f"--data-dir {DATA_DIR}" if DATA_DIR else ""
 DATASETS = {d["name"]: d for d in config["datasets"]}
@@ -123,7 +124,7 @@ wildcard_constraints:
 
 rule all:
     input:
-        RESULTS + "/table.md",
+        WORK + "/published",
 
 
 include: "workflow/rules/data.smk"

@@ -126,6 +126,7 @@ def test_killed_run_finishes_with_the_same_table(tmp_path):
   proc.wait(timeout=120)
   assert proc.returncode != 0
   assert not (broken / "results" / "tiny" / "table.md").exists()
+  assert not (broken / "work" / "tiny" / "published").exists()
   _snakemake(broken, config)  # started again: only the remaining jobs run
   assert {p: p.stat().st_mtime_ns for p in done} == stamp
   strip = lambda rows: [{k: v for k, v in r.items() if k != "runs"}

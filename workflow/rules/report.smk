@@ -5,12 +5,12 @@ rule report:
     input:
         runs=ALL_RUNS,
     output:
-        md=RESULTS + "/table.md",
-        tex=RESULTS + "/table.tex",
-        csv=RESULTS + "/table.csv",
-        runs=RESULTS + "/runs.csv",
-        metrics=RESULTS + "/metrics.md",
-        figures=[RESULTS + f"/{f}.png" for f in FIGURES],
+        md=REPORT + "/table.md",
+        tex=REPORT + "/table.tex",
+        csv=REPORT + "/table.csv",
+        runs=REPORT + "/runs.csv",
+        metrics=REPORT + "/metrics.md",
+        figures=[REPORT + f"/{f}.png" for f in FIGURES],
     log:
         WORK + "/logs/report.log",
     params:
@@ -18,4 +18,15 @@ rule report:
         flags=REPORT_FLAGS,
     shell:
         "python -m kwls_jax.reporting.report {params.run_dirs} "
-        "--experiment {EXPERIMENT} --out-dir {RESULTS} {params.flags} > {log} 2>&1"
+        "--experiment {EXPERIMENT} --out-dir {REPORT} {params.flags} > {log} 2>&1"
+
+
+# The report is built in work/ and copied to results/ (committed): a fresh
+# checkout, which has results/ but no work/, still runs the whole job.
+rule publish:
+    input:
+        rules.report.output,
+    output:
+        touch(WORK + "/published"),
+    shell:
+        "mkdir -p {RESULTS} && cp {input} {RESULTS}/"
