@@ -6,6 +6,8 @@ from flax import nnx
 import jax
 import jax.numpy as jnp
 
+from kwls_jax.models import word_vocab
+
 POOLINGS = ("mean", "max", "mean_max")
 
 
@@ -55,9 +57,7 @@ class BiLSTMClassifier(nnx.Module):
   def __call__(self, input_ids, attention_mask=None, *,
                deterministic: bool | None = None) -> jax.Array:
     input_ids = jnp.asarray(input_ids)
-    if attention_mask is None:
-      attention_mask = input_ids != 0
-    mask = jnp.asarray(attention_mask).astype(bool)
+    mask = word_vocab.padding_mask(input_ids, attention_mask)
     lengths = jnp.sum(mask, axis=-1, dtype=jnp.int32)
     x = self.embed(input_ids)
     x = x if self.dtype is None else x.astype(self.dtype)

@@ -8,6 +8,8 @@ from flax import nnx
 import jax
 import jax.numpy as jnp
 
+from kwls_jax.models import word_vocab
+
 
 def wide_conv(conv: nnx.Conv, x: jax.Array) -> jax.Array:
   """conv(x) with width - 1 zeros padded on both sides, as shifted matmuls.
@@ -54,9 +56,7 @@ class TextCNN(nnx.Module):
   def __call__(self, input_ids, attention_mask=None, *,
                deterministic: bool | None = None) -> jax.Array:
     input_ids = jnp.asarray(input_ids)
-    if attention_mask is None:
-      attention_mask = input_ids != 0
-    mask = jnp.asarray(attention_mask).astype(bool)
+    mask = word_vocab.padding_mask(input_ids, attention_mask)
     x = jnp.where(mask[..., None], self.embed(input_ids), 0)
     x = x if self.dtype is None else x.astype(self.dtype)
     pooled = []

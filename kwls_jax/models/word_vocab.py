@@ -13,6 +13,14 @@ import numpy as np
 
 PAD, UNK = "<pad>", "<unk>"
 PAD_ID, UNK_ID = 0, 1
+
+
+def padding_mask(input_ids, attention_mask=None):
+  """Bool [B, L]: the given mask, or the non-padding ids (PAD_ID) of word models."""
+  import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
+  if attention_mask is None:
+    return jnp.asarray(input_ids) != PAD_ID
+  return jnp.asarray(attention_mask).astype(bool)
 _WORD = re.compile(r"\w+(?:'\w+)?|[^\w\s]")
 
 
