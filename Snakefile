@@ -22,7 +22,11 @@ min_version("9.0")
 REPO = workflow.basedir  # runs from any --directory
 
 
-configfile: os.path.join(REPO, "experiments", "quick.yaml")
+# quick.yaml only when no --configfile is given: Snakemake would otherwise
+# merge it into the experiment's config (its train overrides, its note).
+if not workflow.overwrite_configfiles:
+
+    configfile: os.path.join(REPO, "experiments", "quick.yaml")
 
 
 validate(config, "workflow/schemas/config.schema.yaml")
