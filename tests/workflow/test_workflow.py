@@ -161,3 +161,14 @@ def test_sweep_plans_one_run_per_combination(tmp_path):
        "--directory", str(tmp_path), "--configfile", str(config), "-n"],
       env=env, capture_output=True, text=True, check=False)
   assert bad.returncode != 0 and "k1" in bad.stdout + bad.stderr  # schema
+
+
+def test_an_experiment_config_is_not_merged_with_quick(tmp_path):
+  """--configfile replaces the default experiment (quick.yaml), not extends it."""
+  config = _config(tmp_path, [0], ["none"])
+  cfg = json.loads(config.read_text())
+  del cfg["train"]
+  config.write_text(json.dumps(cfg))
+  plan = _snakemake(tmp_path, config, "--dry-run").stdout
+  assert "model.embed_dim=" not in plan  # quick.yaml's train overrides
+  assert "--note" not in plan  # quick.yaml's note
