@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kwls_jax.smoothing.engine import label_csr
+from kwls_jax.smoothing.hard_labels import label_csr
 
 
 def classic_soft_labels(labels: np.ndarray, num_labels: int,

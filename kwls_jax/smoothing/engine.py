@@ -18,6 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from kwls_jax.smoothing import relevance
+from kwls_jax.smoothing.hard_labels import label_csr
 from kwls_jax.smoothing.tokenize import WordCounts
 
 MAX_CHUNK_PAIRS = 1 << 19
@@ -52,24 +53,6 @@ class SoftLabelResult:
 
 def _next_pow2(n: int) -> int:
   return 1 << max(int(n) - 1, 0).bit_length()
-
-
-def label_csr(labels: np.ndarray, num_labels: int):
-  """Hard labels as (ptr [N+1], label ids) from ids [N] or multi-hot [N, P]."""
-  labels = np.asarray(labels)
-  if labels.ndim == 1:
-    if labels.size and (labels.min() < 0 or labels.max() >= num_labels):
-      raise ValueError(
-          f"label ids must lie in [0, {num_labels}); got min {labels.min()}, "
-          f"max {labels.max()}")
-    return np.arange(len(labels) + 1, dtype=np.int64), labels.astype(np.int64)
-  if labels.ndim != 2 or labels.shape[1] != num_labels:
-    raise ValueError(
-        f"multi-hot labels must be [N, {num_labels}], got {labels.shape}")
-  rows, cols = np.nonzero(labels)
-  ptr = np.zeros(len(labels) + 1, dtype=np.int64)
-  np.cumsum(np.bincount(rows, minlength=len(labels)), out=ptr[1:])
-  return ptr, cols.astype(np.int64)
 
 
 def label_stats(counts: WordCounts, labels: np.ndarray, num_labels: int,
