@@ -186,11 +186,7 @@ def cmd_explain(args) -> int:
 def cmd_corpus(args) -> int:
   from kwls_jax.corpora import load_corpus, write_jsonl  # pylint: disable=g-import-not-at-top
   corpus = load_corpus(args.name, args.split, data_dir=args.data_dir)
-  folder = os.path.dirname(os.path.abspath(args.out))
-  os.makedirs(folder, exist_ok=True)
-  tmp = os.path.join(folder, ".tmp-" + os.path.basename(args.out))
-  write_jsonl(tmp, corpus)
-  os.replace(tmp, args.out)
+  write_jsonl(args.out, corpus)
   print(f"wrote {args.out}: {len(corpus)} rows, {corpus.num_labels} labels "
         f"from {corpus.source}", file=sys.stderr)
   return 0
@@ -206,11 +202,7 @@ def cmd_subset(args) -> int:
   train, dev = subsets.fold_and_setting(corpus.labels, args.setting, args.fold,
                                         args.k, args.seed, corpus.num_labels)
   for rows, out in ((train, args.train_out), (dev, args.dev_out)):
-    folder = os.path.dirname(os.path.abspath(out))
-    os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, ".tmp-" + os.path.basename(out))
-    write_jsonl(tmp, corpus.select(rows))
-    os.replace(tmp, out)
+    write_jsonl(out, corpus.select(rows))
     with open(out + ".rows.json", "w", encoding="utf-8") as f:
       json.dump({"source": args.input, "setting": args.setting,
                  "fold": args.fold, "k": args.k, "seed": args.seed,

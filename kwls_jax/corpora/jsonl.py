@@ -291,7 +291,7 @@ def _check_range(path, flat, row_of, labels, num_labels, from_names):
 
 def write_jsonl(path: str | os.PathLike, corpus: Corpus,
                 write_label_names: bool = True) -> None:
-  """Writes `corpus` as JSON lines; gzip (mtime 0) when `path` ends in .gz.
+  """Writes `corpus` as JSON lines, atomically; gzip (mtime 0) for `.gz` paths.
 
   Multi-label rows are written as lists of ids. With `write_label_names`,
   a `labels.json` beside the file holds `corpus.label_names`.
@@ -310,8 +310,10 @@ def write_jsonl(path: str | os.PathLike, corpus: Corpus,
     data = gzip.compress(data, mtime=0)
   folder = os.path.dirname(os.path.abspath(path))
   os.makedirs(folder, exist_ok=True)
-  with open(path, "wb") as f:
+  tmp = os.path.join(folder, ".tmp-" + os.path.basename(path))
+  with open(tmp, "wb") as f:  # atomic: an interrupted write leaves no file
     f.write(data)
+  os.replace(tmp, path)
   if write_label_names:
     with open(os.path.join(folder, LABELS_FILE), "w", encoding="utf-8") as f:
       json.dump(list(corpus.label_names), f, ensure_ascii=False, indent=1)
