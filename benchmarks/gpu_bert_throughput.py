@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import itertools
 import time
 
 from flax import nnx
@@ -73,9 +74,10 @@ def make_step(graphdef, treedef, dropout=True):
 
 
 def throughput(name, *, batch, length, steps, warmup, dtype, attention,
-               dropout=True):
+               dropout=True, draws="bits16", fused_qkv=True):
   """Samples per second of the train step, warmup excluded."""
-  config = CONFIGS[name](attention_impl=attention)
+  config = CONFIGS[name](attention_impl=attention, dropout_draws=draws,
+                         fused_qkv=fused_qkv)
   model = bert.BertClassifier(config, NUM_LABELS, rngs=nnx.Rngs(0),
                               dtype=DTYPES[dtype], param_dtype=jnp.float32)
   optimizer = nnx.Optimizer(model, optax.adamw(2e-5, weight_decay=0.01),
@@ -107,9 +109,15 @@ def main():
   parser.add_argument("--steps", type=int, default=50, help="timed steps")
   parser.add_argument("--warmup", type=int, default=3)
   parser.add_argument("--dtype", choices=list(DTYPES), default="bf16")
-  parser.add_argument("--attention", choices=["einsum", "xla", "cudnn"],
-                      default="einsum",
-                      help="einsum keeps attention dropout; xla/cudnn fuse")
+  parser.add_argument("--attention", default="einsum",
+                      help="einsum (keeps attention dropout), xla or cudnn "
+                      "(fused, no attention dropout); a comma list runs each")
+  parser.add_argument("--draws", default="bits16",
+                      help="dropout masks: bits16 (kwls_jax.models.dropout) "
+                      "or nnx (nnx.Dropout); a comma list runs each")
+  parser.add_argument("--qkv", default="fused",
+                      help="fused (one [H, 3H] matmul) or separate; a comma "
+                      "list runs each")
   parser.add_argument("--no-dropout", dest="dropout", action="store_false")
   parser.add_argument("--prng", choices=["threefry2x32", "rbg", "unsafe_rbg"],
                       default="threefry2x32",
@@ -119,16 +127,21 @@ def main():
   device = jax.devices()[0]
   print(f"device: {device.platform} {device.device_kind} "
         f"(x{jax.device_count()}), jax {jax.__version__}", flush=True)
-  for name in args.models.split(","):
+  variants = itertools.product(
+      args.models.split(","), args.attention.split(","),
+      args.draws.split(","), args.qkv.split(","))
+  for name, attention, draws, qkv in variants:
+    if qkv not in ("fused", "separate"):
+      parser.error(f"--qkv: {qkv!r} is not fused or separate")
     rate, step_s, compile_s, loss = throughput(
         name, batch=args.batch, length=args.length, steps=args.steps,
-        warmup=args.warmup, dtype=args.dtype, attention=args.attention,
-        dropout=args.dropout)
+        warmup=args.warmup, dtype=args.dtype, attention=attention,
+        dropout=args.dropout, draws=draws, fused_qkv=qkv == "fused")
     print(f"  {name}: {args.steps} steps, {step_s * 1e3:.1f} ms/step, "
           f"warmup+compile {compile_s:.1f} s, last loss {loss:.4f}, "
-          f"attention {args.attention}, dropout {args.dropout}, "
-          f"prng {args.prng}", flush=True)
-    print(f"{name} {args.dtype} batch{args.batch} len{args.length}: "
+          f"dropout {args.dropout}, prng {args.prng}", flush=True)
+    print(f"{name} {args.dtype} batch{args.batch} len{args.length} "
+          f"attention={attention} draws={draws} qkv={qkv}: "
           f"{rate:.1f} samples/s", flush=True)
 
 

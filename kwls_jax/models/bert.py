@@ -15,6 +15,8 @@ from flax import nnx
 import jax
 import jax.numpy as jnp
 
+from kwls_jax.models import dropout as dropout_lib
+
 _ACTIVATIONS = {
     "gelu": lambda x: jax.nn.gelu(x, approximate=False),
     "gelu_new": lambda x: jax.nn.gelu(x, approximate=True),
@@ -44,6 +46,15 @@ class BertConfig:
   # "xla" / "cudnn": jax.nn.dot_product_attention, no attention dropout;
   # "cudnn" assumes right padding (it takes key lengths, not a mask).
   attention_impl: str = "einsum"
+  # Dropout masks from 16-bit draws, four per threefry call (dropout.py), or
+  # "nnx" (nnx.Dropout: one float32 uniform, one threefry call, per element).
+  dropout_draws: str = "bits16"
+  # Query, key and value projections as one [H, 3H] matmul (same parameters).
+  fused_qkv: bool = True
+
+  def __post_init__(self):
+    if self.dropout_draws not in ("bits16", "nnx"):
+      raise ValueError(f"unsupported dropout_draws {self.dropout_draws!r}")
 
   @classmethod
   def from_dict(cls, values: dict[str, Any]) -> "BertConfig":
@@ -90,6 +101,20 @@ def _dense(n_in, n_out, config, dtype, param_dtype, rngs):
       rngs=rngs)
 
 
+def _dropout(rate, config, rngs):
+  cls = dropout_lib.Dropout if config.dropout_draws == "bits16" else nnx.Dropout
+  return cls(rate, rngs=rngs)
+
+
+def _fused_dense(x, layers):
+  """The outputs of several nnx.Linear layers on x as one matmul, concatenated."""
+  kernel = jnp.concatenate([l.kernel[...] for l in layers], axis=-1)
+  bias = jnp.concatenate([l.bias[...] for l in layers], axis=-1)
+  x, kernel, bias = nnx.nn.dtypes.promote_dtype((x, kernel, bias),
+                                                dtype=layers[0].dtype)
+  return jnp.dot(x, kernel, precision=layers[0].precision) + bias
+
+
 def _norm(config, dtype, param_dtype, rngs):
   return nnx.LayerNorm(
       config.hidden_size, epsilon=config.layer_norm_eps, dtype=dtype,
@@ -111,7 +136,7 @@ class BertEmbeddings(nnx.Module):
     self.position_embeddings = embed(config.max_position_embeddings)
     self.token_type_embeddings = embed(config.type_vocab_size)
     self.layer_norm = _norm(config, dtype, param_dtype, rngs)
-    self.dropout = nnx.Dropout(config.hidden_dropout_prob, rngs=rngs)
+    self.dropout = _dropout(config.hidden_dropout_prob, config, rngs)
 
   def __call__(self, input_ids, token_type_ids, *, deterministic=None):
     positions = jnp.arange(input_ids.shape[-1])[None, :]
@@ -132,15 +157,21 @@ class BertSelfAttention(nnx.Module):
     self.num_heads = config.num_attention_heads
     self.head_dim = config.head_dim
     self.impl = config.attention_impl
+    self.fused_qkv = config.fused_qkv
     self.query = _dense(h, h, config, dtype, param_dtype, rngs)
     self.key = _dense(h, h, config, dtype, param_dtype, rngs)
     self.value = _dense(h, h, config, dtype, param_dtype, rngs)
-    self.dropout = nnx.Dropout(config.attention_probs_dropout_prob, rngs=rngs)
+    self.dropout = _dropout(config.attention_probs_dropout_prob, config,
+                            rngs)
 
   def __call__(self, x, mask, *, deterministic=None):
     b, t, _ = x.shape
     split = lambda y: y.reshape(b, t, self.num_heads, self.head_dim)
-    q, k, v = split(self.query(x)), split(self.key(x)), split(self.value(x))
+    if self.fused_qkv:
+      qkv = _fused_dense(x, [self.query, self.key, self.value])
+      q, k, v = map(split, jnp.split(qkv, 3, axis=-1))
+    else:
+      q, k, v = split(self.query(x)), split(self.key(x)), split(self.value(x))
     if self.impl == "einsum":
       scores = jnp.einsum("bqnd,bknd->bnqk", q, k).astype(jnp.float32)
       scores = scores / jnp.sqrt(jnp.float32(self.head_dim))
@@ -172,7 +203,7 @@ class BertLayer(nnx.Module):
     self.intermediate = _dense(h, f, config, dtype, param_dtype, rngs)
     self.output = _dense(f, h, config, dtype, param_dtype, rngs)
     self.output_norm = _norm(config, dtype, param_dtype, rngs)
-    self.dropout = nnx.Dropout(config.hidden_dropout_prob, rngs=rngs)
+    self.dropout = _dropout(config.hidden_dropout_prob, config, rngs)
     self.activation = _ACTIVATIONS[config.hidden_act]
 
   def __call__(self, x, mask, *, deterministic=None):
@@ -224,7 +255,7 @@ class BertClassifier(nnx.Module):
                           param_dtype=param_dtype)
     rate = (config.hidden_dropout_prob if classifier_dropout is None
             else classifier_dropout)
-    self.dropout = nnx.Dropout(rate, rngs=rngs)
+    self.dropout = _dropout(rate, config, rngs)
     self.classifier = _dense(config.hidden_size, num_labels, config, dtype,
                              param_dtype, rngs)
 

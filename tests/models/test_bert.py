@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from kwls_jax.models import bert
+from kwls_jax.models import dropout
 
 CONFIG = bert.BertConfig(vocab_size=40, hidden_size=16, num_hidden_layers=2,
                          num_attention_heads=4, intermediate_size=32,
@@ -84,3 +85,37 @@ def test_config_from_dict_ignores_unknown_and_rejects_relative_positions():
     bert.BertConfig.from_dict({"position_embedding_type": "relative_key"})
   assert bert.BertConfig.minilm_l6().hidden_size == 384
   assert bert.BertConfig.bert_base().num_hidden_layers == 12
+
+
+def test_fused_qkv_matches_separate_projections():
+  """One [H, 3H] matmul gives the three projections' outputs and gradients."""
+  separate = bert.BertClassifier(
+      bert.BertConfig(**{**CONFIG.__dict__, "fused_qkv": False}), 3,
+      rngs=nnx.Rngs(0))
+  fused = bert.BertClassifier(CONFIG, 3, rngs=nnx.Rngs(0))
+  assert CONFIG.fused_qkv
+  labels = jnp.array([0, 2])
+
+  def loss(model):
+    logits = model(IDS, IDS != 0, deterministic=True)
+    return -jnp.mean(jax.nn.log_softmax(logits)[jnp.arange(2), labels])
+
+  l1, g1 = nnx.value_and_grad(loss)(separate)
+  l2, g2 = nnx.value_and_grad(loss)(fused)
+  np.testing.assert_allclose(l1, l2, rtol=1e-6)
+  for a, b in zip(jax.tree.leaves(g1), jax.tree.leaves(g2)):
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
+def test_dropout_draws_option():
+  nnx_draws = bert.BertClassifier(
+      bert.BertConfig(**{**CONFIG.__dict__, "dropout_draws": "nnx"}), 3,
+      rngs=nnx.Rngs(0))
+  assert type(nnx_draws.dropout) is nnx.Dropout  # pylint: disable=unidiomatic-typecheck
+  bits = bert.BertClassifier(CONFIG, 3, rngs=nnx.Rngs(0))
+  assert isinstance(bits.dropout, dropout.Dropout)
+  # Same parameters and RNG state either way: checkpoints are interchangeable.
+  assert (jax.tree.structure(nnx.state(nnx_draws))
+          == jax.tree.structure(nnx.state(bits)))
+  with pytest.raises(ValueError, match="dropout_draws"):
+    bert.BertConfig(dropout_draws="philox")
