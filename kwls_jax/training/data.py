@@ -15,7 +15,8 @@ from kwls_jax.training.config import ConfigError, TrainConfig
 
 @dataclasses.dataclass
 class Split:
-  """An encoded split: int32 input_ids / attention_mask [N, T], labels [N]."""
+  """An encoded split: int32 input_ids / attention_mask [N, T] and labels:
+  int32 ids [N], or float32 multi-hot rows [N, P] for a multi-label corpus."""
 
   input_ids: np.ndarray
   attention_mask: np.ndarray
@@ -33,7 +34,10 @@ def load_split(spec: Any, data_dir: str = "") -> Corpus:
   if isinstance(spec, dict):
     from kwls_jax.corpora import subsets  # pylint: disable=g-import-not-at-top
     corpus = load_split(spec["path"], data_dir or "")
-    train, dev = subsets.train_dev(corpus.labels, fold=int(spec.get("fold", 0)),
+    # Folds are stratified by label; a multi-label row counts under its first.
+    strata = (corpus.labels.argmax(axis=1) if corpus.multi_label
+              else corpus.labels)
+    train, dev = subsets.train_dev(strata, fold=int(spec.get("fold", 0)),
                                    k=int(spec.get("k", 4)),
                                    seed=int(spec.get("seed", 0)))
     return corpus.select(train if spec.get("part", "train") == "train" else dev)
@@ -46,23 +50,34 @@ def load_split(spec: Any, data_dir: str = "") -> Corpus:
 
 
 def load_corpora(config: TrainConfig) -> dict[str, Corpus]:
-  """{'train', 'dev' (when given), 'test'} corpora; single-label only."""
+  """{'train', 'dev' (when given), 'test'} corpora.
+
+  When any split is multi-label, every split's labels become multi-hot
+  [N, P]; a row without any label is refused (it has nothing to learn or
+  to be scored against).
+  """
   out = {}
   for name in ("train", "dev", "test"):
     spec = getattr(config.data, name)
     if spec in ("", None):
       continue
     try:
-      corpus = load_split(spec, config.data.data_dir)
+      out[name] = load_split(spec, config.data.data_dir)
     except CorpusError as e:
       raise ConfigError(f"data.{name}: {e}") from None
-    if corpus.multi_label:
-      raise ConfigError(f"data.{name}: multi-label corpora are not supported "
-                        "by training yet")
-    out[name] = corpus
   names = {n: c.label_names for n, c in out.items()}
   if len({tuple(v) for v in names.values()}) != 1:
     raise ConfigError(f"data: label names differ between splits: {names}")
+  if any(c.multi_label for c in out.values()):
+    for name, corpus in out.items():
+      hot = corpus.multi_hot()
+      empty = np.flatnonzero(~hot.any(axis=1))
+      if len(empty):
+        raise ConfigError(
+            f"data.{name}: {len(empty)} rows have no label (the first is row "
+            f"{int(empty[0])} of the split, counting from 0); training needs "
+            "at least one label per row")
+      out[name] = dataclasses.replace(corpus, labels=hot)
   return out
 
 
@@ -113,9 +128,10 @@ def bert_folder(config: TrainConfig) -> str:
 def encode(corpus: Corpus, encoder, keep_texts: bool = False) -> Split:
   """A Split of a corpus."""
   enc = encoder(corpus.texts)
+  labels = np.asarray(corpus.labels,
+                      np.float32 if corpus.multi_label else np.int32)
   return Split(enc["input_ids"].astype(np.int32),
-               enc["attention_mask"].astype(np.int32),
-               np.asarray(corpus.labels, np.int32),
+               enc["attention_mask"].astype(np.int32), labels,
                list(corpus.texts) if keep_texts else None)
 
 

@@ -1,4 +1,12 @@
-"""Classification metrics in pure numpy: accuracy, macro-F1, NLL, ECE."""
+"""Classification metrics in pure numpy: accuracy, macro-F1, NLL, ECE.
+
+Labels are int ids [N] or, for multi-label corpora, multi-hot rows [N, P].
+With multi-hot rows the model's top prediction is right when it is one of
+the row's labels (accuracy is then precision@1), a class's F1 counts that
+prediction against the row's label set, and the NLL is the cross-entropy
+to the row's labels spread evenly, -sum_j l_ij log o_ij / |l_i|. Each
+reduces to the single-label metric when every row has one label.
+"""
 
 from __future__ import annotations
 
@@ -15,27 +23,51 @@ def softmax(logits: np.ndarray) -> np.ndarray:
   return e / e.sum(axis=-1, keepdims=True)
 
 
+def label_sets(labels: np.ndarray, num_labels: int) -> np.ndarray:
+  """Hard labels as a bool [N, P] matrix from ids [N] or multi-hot [N, P]."""
+  labels = np.asarray(labels)
+  if labels.ndim == 2:
+    if labels.shape[1] != num_labels:
+      raise ValueError(f"labels are [N, {labels.shape[1]}], logits "
+                       f"[N, {num_labels}]")
+    return labels > 0
+  out = np.zeros((len(labels), num_labels), dtype=bool)
+  out[np.arange(len(labels)), labels] = True
+  return out
+
+
 def macro_f1(labels: np.ndarray, preds: np.ndarray) -> float:
-  """Mean F1 over the classes present in labels or predictions (as sklearn)."""
-  classes = np.union1d(labels, preds)
-  f1 = []
-  for c in classes:
-    tp = np.sum((preds == c) & (labels == c))
-    fp = np.sum((preds == c) & (labels != c))
-    fn = np.sum((preds != c) & (labels == c))
-    denom = 2 * tp + fp + fn
-    f1.append(2 * tp / denom if denom else 0.0)
-  return float(np.mean(f1)) if f1 else 0.0
+  """Mean F1 over the classes present in labels or predictions (as sklearn).
+
+  `labels` are ids [N] or bool label sets [N, P]; `preds` are ids [N].
+  """
+  labels, preds = np.asarray(labels), np.asarray(preds)
+  if labels.ndim == 1:
+    classes = np.union1d(labels, preds)
+    labels = labels[:, None] == classes[None, :]
+  else:
+    classes = np.union1d(np.flatnonzero(labels.any(axis=0)), preds)
+    labels = labels[:, classes].astype(bool)
+  predicted = preds[:, None] == classes[None, :]
+  tp = np.sum(predicted & labels, axis=0)
+  fp = np.sum(predicted & ~labels, axis=0)
+  fn = np.sum(~predicted & labels, axis=0)
+  denom = 2 * tp + fp + fn
+  f1 = np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0)
+  return float(np.mean(f1)) if len(classes) else 0.0
 
 
-def expected_calibration_error(probs: np.ndarray, labels: np.ndarray,
+def expected_calibration_error(probs: np.ndarray, correct: np.ndarray,
                                bins: int = ECE_BINS) -> float:
-  """sum_b |B_b|/N |acc(B_b) - conf(B_b)| over equal-width confidence bins."""
+  """sum_b |B_b|/N |acc(B_b) - conf(B_b)| over equal-width confidence bins.
+
+  `correct` [N] bool says, per row, whether the top prediction is right.
+  """
+  correct = np.asarray(correct, bool)
   conf = probs.max(axis=-1)
-  correct = probs.argmax(axis=-1) == labels
   # Bin b holds conf in (b/bins, (b+1)/bins]; conf > 0 always.
   which = np.clip(np.ceil(conf * bins).astype(np.int64) - 1, 0, bins - 1)
-  n = len(labels)
+  n = len(correct)
   total = 0.0
   for b in range(bins):
     sel = which == b
@@ -45,16 +77,22 @@ def expected_calibration_error(probs: np.ndarray, labels: np.ndarray,
 
 
 def compute_metrics(logits: np.ndarray, labels: np.ndarray) -> dict[str, float]:
-  """accuracy, macro_f1, nll (mean -log p_y) and ece (15 bins) of [N, P] logits."""
-  labels = np.asarray(labels)
+  """accuracy, macro_f1, nll and ece (15 bins) of [N, P] logits; see above."""
   z = np.asarray(logits, np.float64)
   z = z - z.max(axis=-1, keepdims=True)
   log_probs = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
   probs = np.exp(log_probs)
   preds = probs.argmax(axis=-1)
-  log_p = log_probs[np.arange(len(labels)), labels]
-  return {"accuracy": float(np.mean(preds == labels)),
-          "macro_f1": macro_f1(labels, preds),
-          "nll": float(-np.mean(log_p)),
-          "ece": expected_calibration_error(probs, labels),
-          "count": int(len(labels))}
+  sets = label_sets(labels, z.shape[-1])
+  n_labels = sets.sum(axis=-1)
+  if np.any(n_labels == 0):
+    raise ValueError(f"{int(np.sum(n_labels == 0))} rows have no label "
+                     f"(first: row {int(np.argmin(n_labels))})")
+  correct = sets[np.arange(len(preds)), preds]
+  nll = -np.sum(np.where(sets, log_probs, 0.0), axis=-1) / n_labels
+  labels = np.asarray(labels)
+  return {"accuracy": float(np.mean(correct)),
+          "macro_f1": macro_f1(labels if labels.ndim == 1 else sets, preds),
+          "nll": float(np.mean(nll)),
+          "ece": expected_calibration_error(probs, correct),
+          "count": int(len(preds))}

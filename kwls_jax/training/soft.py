@@ -44,8 +44,10 @@ def training_soft_labels(config: TrainConfig, texts: list[str],
   if config.method == "distill":
     return _load(os.path.join(config.teacher_run, TEACHER_PROBS), n,
                  num_labels, "teacher_run")
-  if config.method == "none":
-    return np.eye(num_labels, dtype=np.float32)[labels]
+  if config.method == "none":  # l_i, a multi-hot row spread evenly
+    hard = (np.eye(num_labels, dtype=np.float32)[labels] if labels.ndim == 1
+            else np.asarray(labels, np.float32))
+    return hard / hard.sum(axis=1, keepdims=True)
   from kwls_jax.smoothing import api  # pylint: disable=g-import-not-at-top
   s = config.smoothing
   return api.soft_labels(texts, labels, num_labels, method=config.method,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+import types
 
 import numpy as np
 import pytest
@@ -78,3 +79,10 @@ def write_config(tmp_path, make_config):
     path.write_text(json.dumps(make_config(**over)))
     return path
   return write
+
+
+@pytest.fixture(scope="session")
+def synth():
+  """This module's helpers for tests: synthetic, tiny_config, KEYWORDS, FILLER."""
+  return types.SimpleNamespace(synthetic=synthetic, tiny_config=tiny_config,
+                               KEYWORDS=KEYWORDS, FILLER=FILLER)

@@ -7,12 +7,14 @@ import os
 import subprocess
 import sys
 
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from kwls_jax import cli
 from kwls_jax.training import checkpoint
 from kwls_jax.training import config as config_lib
+from kwls_jax.training import data as data_lib
 from kwls_jax.training import loop
 from kwls_jax.training import soft
 from kwls_jax.training import state as state_lib
@@ -212,3 +214,97 @@ def test_bert_minilm_trains_a_few_steps(tmp_path, make_config):
   assert final["steps"] == 3 and np.isfinite(final["test"]["nll"])
   saved = config_lib.load(tmp_path / "bert" / "config.json")
   assert saved.optimizer.name == "adamw" and saved.optimizer.warmup_ratio == 0.1
+
+
+def test_bf16_bert_from_scratch_trains_with_float32_parameters(
+    tmp_path, make_config, synth):
+  """model.dtype bfloat16: bf16 compute (the losses differ from float32's by
+  rounding only), float32 parameters and optimizer state, finite metrics."""
+  words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *synth.FILLER,
+           *(w for group in synth.KEYWORDS for w in group)]
+  vocab = tmp_path / "vocab.txt"
+  vocab.write_text("\n".join(words) + "\n", encoding="utf-8")
+  tiny_bert = {"name": "bert", "vocab": str(vocab), "max_length": 24,
+               "options": {"hidden_size": 32, "num_hidden_layers": 2,
+                           "num_attention_heads": 4, "intermediate_size": 64,
+                           "max_position_embeddings": 32}}
+  runs = {}
+  for dtype in ("bfloat16", "float32"):
+    values = make_config(max_steps=8, log_every=1, save_train_probs=False,
+                         model={**tiny_bert, "dtype": dtype},
+                         **{"optimizer.learning_rate": 1e-3})
+    run_dir = tmp_path / dtype
+    final = _train(values, run_dir)
+    assert final["steps"] == 8 and np.isfinite(final["test"]["nll"])
+    losses = [r["loss"] for r in tracking.read_metrics(str(run_dir))
+              if r["kind"] == "train"]
+    run = loop.prepare(config_lib.load(run_dir / "config.json"), str(run_dir),
+                       need_soft=False)
+    meta = loop.restore_latest(
+        run, checkpoint.manager(str(run_dir)))
+    assert meta is not None
+    floats = [x for x in run.state.leaves
+              if jnp.issubdtype(x.dtype, jnp.floating)]
+    assert floats and all(x.dtype == np.float32 for x in floats)
+    runs[dtype] = np.asarray(losses)
+  bf16, fp32 = runs["bfloat16"], runs["float32"]
+  assert len(bf16) == len(fp32) == 8 and np.all(np.isfinite(bf16))
+  assert not np.array_equal(bf16, fp32)  # the dtype took effect ...
+  np.testing.assert_allclose(bf16[0], fp32[0], rtol=0.02)  # ... as rounding
+
+
+def _multi_label_corpus(synth, path, n, seed, empty_row=None):
+  """The synthetic task with a second label (keywords of both) on ~1/3 rows."""
+  from kwls_jax.corpora.corpus import Corpus  # pylint: disable=g-import-not-at-top
+  from kwls_jax.corpora.jsonl import write_jsonl  # pylint: disable=g-import-not-at-top
+  base = synth.synthetic(n, seed)
+  rng = np.random.default_rng(seed + 10)
+  hot = np.eye(3, dtype=bool)[base.labels]
+  texts = list(base.texts)
+  for i in range(0, n, 3):
+    extra = (base.labels[i] + 1 + rng.integers(0, 2)) % 3
+    hot[i, extra] = True
+    texts[i] += " " + rng.choice(synth.KEYWORDS[extra])
+  if empty_row is not None:
+    hot[empty_row] = False
+  path.parent.mkdir(parents=True, exist_ok=True)
+  write_jsonl(path, Corpus(texts, hot, base.label_names))
+
+
+@pytest.mark.parametrize("method", ["kwls", "classic"])
+def test_multi_label_corpus_trains(tmp_path, method, synth):
+  _multi_label_corpus(synth, tmp_path / "data" / "train.jsonl", 240, 0)
+  _multi_label_corpus(synth, tmp_path / "data" / "test.jsonl", 90, 1)
+  values = synth.tiny_config(tmp_path / "data", method=method, epochs=6,
+                       **{"optimizer.learning_rate": 1e-2})
+  run = loop.prepare(config_lib.load(None, [], **values),
+                     str(tmp_path / "prep"))
+  train_split = run.splits["train"]
+  assert train_split.labels.shape == (len(train_split), 3)
+  assert np.any(train_split.labels.sum(axis=1) == 2)
+  # The soft labels are those of the rows' whole label sets.
+  two = train_split.labels.sum(axis=1) == 2
+  if method == "classic":  # (1 - eps) l_i / |l_i| + eps / P
+    want = 0.9 * train_split.labels / train_split.labels.sum(1, keepdims=True)
+    np.testing.assert_allclose(run.soft_labels, want + 0.1 / 3, atol=1e-6)
+  else:
+    from kwls_jax import smoothing  # pylint: disable=g-import-not-at-top
+    texts = data_lib.load_corpora(run.config)["train"].texts
+    np.testing.assert_allclose(
+        run.soft_labels,
+        smoothing.soft_labels(texts, train_split.labels > 0, 3), atol=1e-6)
+    single = smoothing.soft_labels(texts, train_split.labels.argmax(1), 3)
+    assert not np.allclose(run.soft_labels[two], single[two], atol=1e-3)
+  final = _train(values, tmp_path / method)
+  assert final["test"]["accuracy"] > 0.6  # chance for precision@1 is ~0.44
+  assert np.isfinite(final["test"]["nll"])
+
+
+def test_multi_label_row_without_label_is_refused(tmp_path, make_config,
+                                                  synth):
+  train = tmp_path / "ml.jsonl"
+  _multi_label_corpus(synth, train, 60, 0, empty_row=7)
+  values = make_config(**{"data.train": str(train), "data.dev": "",
+                          "data.test": str(train)})
+  with pytest.raises(ConfigError, match="no label .*row 7"):
+    loop.prepare(config_lib.load(None, [], **values), str(tmp_path / "run"))

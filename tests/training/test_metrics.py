@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from kwls_jax.training import metrics
 
@@ -26,7 +27,8 @@ def test_ece_shares_bins():
   labels = np.array([0, 1, 1])
   # 0.95 and 0.96 share bin 14 (conf mean 0.955, acc 0.5); 0.6 alone.
   want = 2 / 3 * abs(0.5 - 0.955) + 1 / 3 * abs(1 - 0.6)
-  assert np.isclose(metrics.expected_calibration_error(probs, labels), want)
+  correct = probs.argmax(axis=-1) == labels
+  assert np.isclose(metrics.expected_calibration_error(probs, correct), want)
 
 
 def test_macro_f1_skips_classes_absent_everywhere():
@@ -38,3 +40,35 @@ def test_macro_f1_skips_classes_absent_everywhere():
 def test_nll_is_stable_for_extreme_logits():
   m = metrics.compute_metrics(np.array([[1000.0, -1000.0]]), np.array([1]))
   assert np.isclose(m["nll"], 2000.0)
+
+
+def test_multi_hot_rows_with_one_label_give_the_single_label_metrics():
+  rng = np.random.default_rng(0)
+  logits = rng.normal(size=(200, 5)) * 3
+  labels = rng.integers(0, 5, 200)
+  labels[:3] = 4  # class 4 is never predicted for these rows (maybe)
+  single = metrics.compute_metrics(logits, labels)
+  multi = metrics.compute_metrics(logits, np.eye(5, dtype=bool)[labels])
+  assert single.keys() == multi.keys()
+  for k in single:
+    assert np.isclose(single[k], multi[k]), k
+
+
+def test_multi_label_hand_values():
+  probs = np.array([[0.5, 0.3, 0.2], [0.1, 0.6, 0.3], [0.2, 0.2, 0.6]])
+  sets = np.array([[1, 1, 0], [1, 0, 1], [0, 0, 1]], bool)
+  m = metrics.compute_metrics(np.log(probs), sets.astype(np.float32))
+  # Top predictions 0, 1, 2: right, wrong (1 not in {0, 2}), right.
+  assert np.isclose(m["accuracy"], 2 / 3)
+  # class 0: tp 1, fn 1 (row 1) -> 2/3; class 1: fp 1, fn 1 -> 0;
+  # class 2: tp 1, fn 1 (row 1) -> 2/3.
+  assert np.isclose(m["macro_f1"], (2 / 3 + 0 + 2 / 3) / 3)
+  nll = np.mean([-(np.log(0.5) + np.log(0.3)) / 2,
+                 -(np.log(0.1) + np.log(0.3)) / 2, -np.log(0.6)])
+  assert np.isclose(m["nll"], nll)
+
+
+def test_rows_without_a_label_are_refused():
+  sets = np.array([[1, 0], [0, 0]], np.float32)
+  with pytest.raises(ValueError, match="row 1"):
+    metrics.compute_metrics(np.zeros((2, 2)), sets)
