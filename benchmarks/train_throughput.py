@@ -8,6 +8,7 @@ for the BERTs) is timed in the same process as a baseline.
 
   python benchmarks/train_throughput.py --quick
   python benchmarks/train_throughput.py --models textcnn,lstm --no-torch
+  python benchmarks/train_throughput.py --models minilm-l6 --old-bert
 """
 
 from __future__ import annotations
@@ -77,10 +78,15 @@ def _timed(step, state, steps, warmup):
   return (time.perf_counter() - start) / steps, float(loss)
 
 
-def jax_step_time(name, data, steps, warmup):
+# BERT's defaults before 16-bit dropout draws and the fused q/k/v matmul.
+OLD_BERT = dict(dropout_draws="nnx", fused_qkv=False)
+
+
+def jax_step_time(name, data, steps, warmup, **options):
   """(seconds per step, last loss) of our NNX model."""
   kind, cfg = JAX_CONFIGS[name]
-  model = models.create_model(kind, NUM_LABELS, nnx.Rngs(0), **cfg)
+  model = models.create_model(kind, NUM_LABELS, nnx.Rngs(0),
+                              **{**cfg, **options})
   optimizer = nnx.Optimizer(model, optax.adamw(1e-4), wrt=nnx.Param)
   graphdef, state = nnx.split((model, optimizer))
   leaves, treedef = jax.tree.flatten(state)
@@ -184,6 +190,9 @@ def main():
   parser.add_argument("--quick", action="store_true",
                       help="1 warmup step and 1 timed step")
   parser.add_argument("--no-torch", dest="torch", action="store_false")
+  parser.add_argument("--old-bert", action="store_true",
+                      help="also time BERT with nnx.Dropout and three q/k/v "
+                      "matmuls (its defaults before 16-bit draws and fusing)")
   args = parser.parse_args()
   if args.quick:
     args.steps, args.warmup = 1, 1
@@ -193,6 +202,8 @@ def main():
   data = make_batch(args.batch, args.length)
   for name in args.models.split(","):
     runs = [("jax", jax_step_time)]
+    if args.old_bert and JAX_CONFIGS[name][0] == "bert":
+      runs.append(("jax-old", functools.partial(jax_step_time, **OLD_BERT)))
     if has_torch and (name in ("textcnn", "lstm")
                       or importlib.util.find_spec("transformers")):
       runs.append(("torch", torch_step_time))
