@@ -190,6 +190,8 @@ def main():
   parser.add_argument("--quick", action="store_true",
                       help="1 warmup step and 1 timed step")
   parser.add_argument("--no-torch", dest="torch", action="store_false")
+  parser.add_argument("--markdown", help="also write a Markdown table (with "
+                      "command, commit, date and machine) to this path")
   parser.add_argument("--old-bert", action="store_true",
                       help="also time BERT with nnx.Dropout and three q/k/v "
                       "matmuls (its defaults before 16-bit draws and fusing)")
@@ -200,6 +202,7 @@ def main():
   print(machine() + (", torch " + __import__("torch").__version__
                      if has_torch else ", no torch baseline"), flush=True)
   data = make_batch(args.batch, args.length)
+  rows = []
   for name in args.models.split(","):
     runs = [("jax", jax_step_time)]
     if args.old_bert and JAX_CONFIGS[name][0] == "bert":
@@ -209,9 +212,40 @@ def main():
       runs.append(("torch", torch_step_time))
     for framework, timer in runs:
       step_s, loss = timer(name, data, args.steps, args.warmup)
+      rows.append((name, framework, args.batch / step_s, step_s))
       print(f"{name} {framework} fp32 batch{args.batch} len{args.length}: "
             f"{args.batch / step_s:.1f} samples/s ({step_s * 1e3:.0f} ms/step, "
             f"{args.steps} steps, loss {loss:.4f})", flush=True)
+  if args.markdown:
+    write_markdown(args, rows)
+
+
+FRAMEWORKS = {"jax": "kwls_jax (Flax NNX)",
+              "jax-old": "kwls_jax, nnx.Dropout + 3 q/k/v matmuls",
+              "torch": "PyTorch (transformers for BERT)"}
+
+
+def write_markdown(args, rows) -> None:
+  """A table of the rows under a provenance header."""
+  import sys  # pylint: disable=g-import-not-at-top
+  from kwls_jax.reporting import provenance  # pylint: disable=g-import-not-at-top
+  argv = [a for a in sys.argv[1:] if not a.startswith("--markdown")
+          and a != args.markdown]
+  lines = [f"# Training throughput on this CPU, batch {args.batch} x length "
+           f"{args.length}, float32", "",
+           provenance.header("python benchmarks/train_throughput.py "
+                             + " ".join(argv), []).rstrip("\n"),
+           *([f"- baseline: torch {sys.modules['torch'].__version__}"]
+             if "torch" in sys.modules else []), "",
+           f"One jitted step (forward, Eq. 9 loss, AdamW update, dropout on), "
+           f"{args.warmup} warmup steps (compilation included) not timed, "
+           f"mean of {args.steps} timed steps; random init, random tokens.", "",
+           "| model | implementation | samples/s | ms/step |",
+           "|---|---|---:|---:|"]
+  lines += [f"| {name} | {FRAMEWORKS[fw]} | {rate:.1f} | {step_s * 1e3:.0f} |"
+            for name, fw, rate, step_s in rows]
+  with open(args.markdown, "w", encoding="utf-8") as f:
+    f.write("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
