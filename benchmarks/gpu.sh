@@ -7,16 +7,22 @@
 #      baseline of results/benchmarks/gpu_h100.md (3,457 samples/s);
 #   2. the same with cuDNN fused attention (no attention dropout), and
 #      MiniLM-L6 with the defaults;
-#   3. with GPU_SOFT_LABELS=1, `kwls soft-labels` end to end with the JAX
+#   3. `kwls train` end to end on the GPU: TextCNN on IMDb with KWLS soft
+#      labels, one epoch, bf16 compute (model.dtype auto), orbax checkpoints;
+#      then its final.json (test accuracy, compute dtype, devices);
+#   4. with GPU_SOFT_LABELS=1, `kwls soft-labels` end to end with the JAX
 #      engine on the GPU and on the same machine's CPU (about 3 more minutes).
 # The machine has JAX with CUDA, flax and optax but no internet: the package
 # runs from the checkout (PYTHONPATH), and IMDb train / AG News test travel in
 # an ignored folder named by KWLS_SHARED_DATASETS (default .gpu_data):
 #   mkdir -p .gpu_data && cp -r ../shared/datasets/{imdb,ag_news} .gpu_data/
+# and pure-Python packages the machine may lack (tqdm) in .gpu_data/pylib:
+#   pip download tqdm --no-deps -d /tmp/w && (cd .gpu_data/pylib && python -m zipfile -e /tmp/w/tqdm-*.whl .)
 set -uo pipefail
 cd "$(dirname "$0")/.."
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 export KWLS_SHARED_DATASETS="${KWLS_SHARED_DATASETS:-$PWD/.gpu_data}"
+export PYTHONPATH="$PWD:$KWLS_SHARED_DATASETS/pylib${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHONUNBUFFERED=1
 OUT="${OUT:-benchmarks/_out}"
 mkdir -p "$OUT"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
@@ -29,6 +35,14 @@ python3 benchmarks/gpu_bert_throughput.py --models bert-base \
   --attention cudnn 2>&1 | tee -a "$OUT/bert_throughput.txt"
 python3 benchmarks/gpu_bert_throughput.py --models minilm-l6 2>&1 \
   | tee -a "$OUT/bert_throughput.txt"
+
+echo "== kwls train on the GPU: TextCNN, IMDb, KWLS, bf16, 1 epoch"
+RUN="$OUT/imdb_textcnn_kwls_gpu"
+rm -rf "$RUN"
+KWLS_DATA_DIR="$KWLS_SHARED_DATASETS" WANDB_MODE=disabled python3 -m kwls_jax \
+  train experiments/train_imdb_textcnn_kwls.json --set epochs=1 --no-progress \
+  --run-dir "$RUN" 2>&1 | tail -5
+python3 -c "import json, sys; f = json.load(open(sys.argv[1])); print({k: f.get(k) for k in ('test', 'compute_dtype', 'devices', 'samples_per_s')})" "$RUN/final.json"
 
 if [[ "${GPU_SOFT_LABELS:-0}" == 1 ]]; then
   echo "== soft labels: engine on the GPU"

@@ -310,6 +310,8 @@ def _finish(run: Run, eval_step, tracker, step: int, best: dict | None,
       "config_hash": config_lib.config_hash(c), "git_commit": provenance.git_commit() or None,
       "devices": [str(d) for d in run.mesh.devices.flat],
       "backend": jax.default_backend(),
+      "compute_dtype": jax.numpy.dtype(
+          state_lib.compute_dtype(c.model.dtype) or "float32").name,
   }
   _atomic_json(os.path.join(run.run_dir, "final.json"), final)
   return final

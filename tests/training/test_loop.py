@@ -236,6 +236,7 @@ def test_bf16_bert_from_scratch_trains_with_float32_parameters(
     run_dir = tmp_path / dtype
     final = _train(values, run_dir)
     assert final["steps"] == 8 and np.isfinite(final["test"]["nll"])
+    assert final["compute_dtype"] == dtype
     losses = [r["loss"] for r in tracking.read_metrics(str(run_dir))
               if r["kind"] == "train"]
     run = loop.prepare(config_lib.load(run_dir / "config.json"), str(run_dir),

@@ -1,0 +1,6 @@
+"""`python -m kwls_jax ...` is the `kwls` command."""
+
+from kwls_jax.cli import main
+
+if __name__ == "__main__":
+  main()
