@@ -172,3 +172,26 @@ def test_an_experiment_config_is_not_merged_with_quick(tmp_path):
   plan = _snakemake(tmp_path, config, "--dry-run").stdout
   assert "model.embed_dim=" not in plan  # quick.yaml's train overrides
   assert "--note" not in plan  # quick.yaml's note
+
+
+def _readme_experiments() -> dict[str, int]:
+  """{config file: runs} from the README's table of experiments."""
+  rows = {}
+  for line in (REPO / "README.md").read_text(encoding="utf-8").splitlines():
+    cells = [c.strip() for c in line.strip().strip("|").split("|")]
+    if len(cells) == 3 and cells[0].startswith("`") and ".yaml`" in cells[0]:
+      rows[cells[0].split("`")[1]] = int(cells[2].replace(",", ""))
+  return rows
+
+
+def test_every_experiment_plans_the_runs_the_readme_says(tmp_path):
+  """Each experiments/*.yaml validates, builds its DAG, and trains as many
+  runs as the README's table says (and every config is in that table)."""
+  table = _readme_experiments()
+  files = sorted(p.name for p in (REPO / "experiments").glob("*.yaml"))
+  assert sorted(table) == files
+  for name in files:
+    root = tmp_path / name.removesuffix(".yaml")
+    root.mkdir()
+    jobs = _planned_jobs(root, REPO / "experiments" / name)
+    assert jobs["train"] == table[name], name
