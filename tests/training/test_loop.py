@@ -273,7 +273,7 @@ def _multi_label_corpus(synth, path, n, seed, empty_row=None):
 
 
 @pytest.mark.parametrize("method", ["kwls", "classic"])
-def test_multi_label_corpus_trains(tmp_path, method, synth):
+def test_multi_label_corpus_trains(tmp_path, method, synth, capsys):
   _multi_label_corpus(synth, tmp_path / "data" / "train.jsonl", 240, 0)
   _multi_label_corpus(synth, tmp_path / "data" / "test.jsonl", 90, 1)
   values = synth.tiny_config(tmp_path / "data", method=method, epochs=6,
@@ -299,6 +299,10 @@ def test_multi_label_corpus_trains(tmp_path, method, synth):
   final = _train(values, tmp_path / method)
   assert final["test"]["accuracy"] > 0.6  # chance for precision@1 is ~0.44
   assert np.isfinite(final["test"]["nll"])
+  assert cli.main(["evaluate", str(tmp_path / method)]) == 0
+  got = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+  for k in ("accuracy", "macro_f1", "nll", "ece", "count"):
+    assert np.isclose(got[k], final["test"][k], rtol=1e-6), k
 
 
 def test_multi_label_row_without_label_is_refused(tmp_path, make_config,
