@@ -53,7 +53,8 @@ def read_run(run_dir: str) -> Record:
       method=meta["method"], fold=int(meta["fold"]), seed=int(meta["seed"]),
       metrics={m: float(test[m]) for m in METRICS if m in test},
       run_dir=run_dir, config_hash=str(final.get("config_hash", "")),
-      commit=str(final.get("commit", final.get("git_commit", ""))))
+      commit=" ".join(map(str, final.get("git_commits") or [
+          final.get("commit", final.get("git_commit", ""))])))
 
 
 def collect(run_dirs: Iterable[str]) -> list[Record]:

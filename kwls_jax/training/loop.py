@@ -53,6 +53,7 @@ class Run:
   mesh: Any
   steps_per_epoch: int
   total_steps: int
+  commits: list = dataclasses.field(default_factory=list)  # oldest first
 
 
 def _check_run_dir_config(config: TrainConfig, run_dir: str) -> None:
@@ -157,10 +158,15 @@ def train(config: TrainConfig, run_dir: str, progress: bool = True) -> dict:
   config = config_lib.resolve(config)
   os.makedirs(run_dir, exist_ok=True)
   _check_run_dir_config(config, run_dir)
+  # The code this process runs is the checkout as it is now, not as it will
+  # be when the run ends; a resumed run lists the commits of every stretch.
+  commit = provenance.git_commit() or None
   run = prepare(config, run_dir)
   c = run.config
   mngr = checkpoint.manager(run_dir, c.keep_checkpoints)
   meta = restore_latest(run, mngr) or {}
+  before = meta.get("git_commits", [])
+  run.commits = before if before and before[-1] == commit else before + [commit]
   step = int(meta.get("step", 0))
   best = meta.get("best_dev")
   seconds_before = float(meta.get("seconds", 0.0))
@@ -263,7 +269,7 @@ def _train_loop(run: Run, mngr, tracker, step: int, best: dict | None,
         checkpoint.save(mngr, step, state_lib.to_host(st.leaves),
                         {"step": step, "epoch": epoch, "position": step % spe,
                          "seed": c.seed, "best_dev": best,
-                         "seconds": seconds})
+                         "seconds": seconds, "git_commits": run.commits})
         last_ckpt = step
       if kill_at and step == kill_at:
         os.kill(os.getpid(), signal.SIGKILL)
@@ -307,7 +313,8 @@ def _finish(run: Run, eval_step, tracker, step: int, best: dict | None,
       "train_seconds": train_seconds,
       "samples_per_s": samples / max(train_seconds, 1e-9),
       "resumed_from_step": resumed_from,
-      "config_hash": config_lib.config_hash(c), "git_commit": provenance.git_commit() or None,
+      "config_hash": config_lib.config_hash(c), "git_commit": run.commits[-1],
+      "git_commits": run.commits,
       "devices": [str(d) for d in run.mesh.devices.flat],
       "backend": jax.default_backend(),
       "compute_dtype": jax.numpy.dtype(

@@ -91,7 +91,12 @@ def test_sigkill_mid_run_then_resume_matches_uninterrupted(
   run_dir = tmp_path / "run"
   cmd = [sys.executable, "-m", "kwls_jax.cli", "train", str(path),
          "--run-dir", str(run_dir), "--no-progress"]
-  killed = subprocess.run(cmd, env={**os.environ, loop.KILL_ENV: "18"},
+  # The killed stretch runs as another commit would (git_commit faked).
+  fake = ("import sys; from kwls_jax import cli, provenance; "
+          "provenance.git_commit = lambda *a: 'before0'; "
+          "sys.exit(cli.main(sys.argv[1:]))")
+  killed = subprocess.run([sys.executable, "-c", fake, *cmd[3:]],
+                          env={**os.environ, loop.KILL_ENV: "18"},
                           capture_output=True, text=True, timeout=120)
   assert killed.returncode == -9, killed.stderr[-2000:]
   assert checkpoint.manager(str(run_dir)).latest_step() == 15
@@ -101,6 +106,10 @@ def test_sigkill_mid_run_then_resume_matches_uninterrupted(
   assert resumed.returncode == 0, resumed.stderr[-2000:]
   final = json.loads((run_dir / "final.json").read_text())
   assert final["resumed_from_step"] == 15
+  # Both stretches' code is on record, the one that finished last.
+  assert final["git_commits"] == ["before0", ref["git_commit"]]
+  assert final["git_commit"] == ref["git_commit"]
+  assert ref["git_commits"] == [ref["git_commit"]]
   for k in ("test", "dev", "best_dev", "steps"):
     assert final[k] == ref[k], k
   assert np.array_equal(_probs(run_dir), _probs(ref_dir))
