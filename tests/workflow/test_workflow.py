@@ -109,14 +109,19 @@ def test_killed_run_finishes_with_the_same_table(tmp_path):
   deadline = time.time() + 300
   logs = broken / ".snakemake" / "log"
 
-  def one_training_finished_and_another_started():
+  def one_training_finished_and_another_training():
+    """True once a run is done and another is mid-training (it has logged a
+    training step and has no final.json): a SIGINT then lands in training,
+    not in the instant a process exits (where Python ignores it)."""
     finished = sum(p.read_text().count("(Rule: train)") for p in
                    logs.glob("*.log")) if logs.exists() else 0
-    started = list(runs.rglob("config.json"))
-    return finished >= 1 and len(started) >= 2
+    training = [m for m in runs.rglob("metrics.jsonl")
+                if not (m.parent / "final.json").exists()
+                and '"kind": "train"' in m.read_text()]
+    return finished >= 1 and training
 
   while time.time() < deadline and proc.poll() is None:
-    if one_training_finished_and_another_started():
+    if one_training_finished_and_another_training():
       break
     time.sleep(0.2)
   assert proc.poll() is None, "the workflow ended before it could be killed"
