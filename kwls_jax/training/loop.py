@@ -31,9 +31,14 @@ from kwls_jax.training.metrics import compute_metrics, softmax
 
 # Test hooks: BATCH_HOOK(step, batch) -> batch edits a training batch before
 # it is sent; env KWLS_TRAIN_TEST_KILL_AT_STEP=S makes the process SIGKILL
-# itself after update S (after any checkpoint due at S).
+# itself after update S (after any checkpoint due at S); env
+# KWLS_TRAIN_TEST_PAUSE=METHOD:S makes a run of that method, after update S,
+# write PAUSED in its run directory and sleep (up to a minute), so that a test
+# can interrupt it mid-training at a known point.
 BATCH_HOOK: Callable[[int, dict], dict] | None = None
 KILL_ENV = "KWLS_TRAIN_TEST_KILL_AT_STEP"
+PAUSE_ENV = "KWLS_TRAIN_TEST_PAUSE"
+PAUSED_FILE = "PAUSED"
 
 
 class TrainingDiverged(FloatingPointError):
@@ -204,6 +209,8 @@ def _train_loop(run: Run, mngr, tracker, step: int, best: dict | None,
                          rep)
   lr = state_lib.learning_rate(c, total)
   kill_at = int(os.environ.get(KILL_ENV, "0") or 0)
+  pause_method, _, pause_at = os.environ.get(PAUSE_ENV, "").partition(":")
+  pause_at = int(pause_at) if pause_method == c.method and pause_at else 0
   last_ckpt = checkpoint.latest(mngr)
   losses = _LossLog()
   start_time = time.perf_counter()
@@ -273,6 +280,10 @@ def _train_loop(run: Run, mngr, tracker, step: int, best: dict | None,
         last_ckpt = step
       if kill_at and step == kill_at:
         os.kill(os.getpid(), signal.SIGKILL)
+      if pause_at and step == pause_at:
+        with open(os.path.join(run.run_dir, PAUSED_FILE), "w") as f:
+          f.write(str(step))
+        time.sleep(60)
       if step >= total:
         break
   flush(max(0, (step - 1) // spe))

@@ -52,8 +52,8 @@ def _config(root: pathlib.Path, folds, methods) -> pathlib.Path:
   return path
 
 
-def _snakemake(root, config, *extra, wait=True):
-  env = dict(os.environ, WANDB_MODE="disabled",
+def _snakemake(root, config, *extra, wait=True, env=None):
+  env = dict(os.environ, **(env or {}), WANDB_MODE="disabled",
              PATH=os.path.dirname(sys.executable) + os.pathsep +
              os.environ.get("PATH", ""))
   cmd = [sys.executable, "-m", "snakemake", "--snakefile",
@@ -104,27 +104,20 @@ def test_killed_run_finishes_with_the_same_table(tmp_path):
   broken.mkdir()
   _snakemake(whole, _config(whole, [0], ["none", "kwls"]))
   config = _config(broken, [0], ["none", "kwls"])
-  proc = _snakemake(broken, config, wait=False)
+  # The none run goes first (--prioritize); the kwls run then pauses after
+  # its 3rd update (a minute at most), and Ctrl-C lands in its training.
   runs = broken / "work" / "tiny" / "runs"
+  first = "work/tiny/runs/tiny/balanced/fold0/seed0/textcnn/none/final.json"
+  proc = _snakemake(broken, config, "--prioritize", first, wait=False,
+                    env={"KWLS_TRAIN_TEST_PAUSE": "kwls:3"})
   deadline = time.time() + 300
-  logs = broken / ".snakemake" / "log"
-
-  def one_training_finished_and_another_training():
-    """True once a run is done and another is mid-training (it has logged a
-    training step and has no final.json): a SIGINT then lands in training,
-    not in the instant a process exits (where Python ignores it)."""
-    finished = sum(p.read_text().count("(Rule: train)") for p in
-                   logs.glob("*.log")) if logs.exists() else 0
-    training = [m for m in runs.rglob("metrics.jsonl")
-                if not (m.parent / "final.json").exists()
-                and '"kind": "train"' in m.read_text()]
-    return finished >= 1 and training
-
-  while time.time() < deadline and proc.poll() is None:
-    if one_training_finished_and_another_training():
-      break
+  while (time.time() < deadline and proc.poll() is None
+         and not (list(runs.rglob("PAUSED")) and
+                  list(runs.rglob("none/final.json")))):
     time.sleep(0.2)
   assert proc.poll() is None, "the workflow ended before it could be killed"
+  assert [p.parent.name for p in runs.rglob("PAUSED")] == ["kwls"]
+  assert [p.parent.name for p in runs.rglob("final.json")] == ["none"]
   done = list(runs.rglob("final.json"))
   stamp = {p: p.stat().st_mtime_ns for p in done}
   os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in the terminal
