@@ -60,8 +60,12 @@ def _snakemake(root, config, *extra, wait=True, env=None):
          str(REPO / "Snakefile"), "--directory", str(root), "--configfile",
          str(config), "--cores", "2", "all", *extra]
   if not wait:
-    return subprocess.Popen(cmd, env=env, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # Ctrl-C must reach the workflow as in a terminal, even where this test
+    # runs with SIGINT ignored (a shell's background job inherits SIG_IGN).
+    return subprocess.Popen(
+        cmd, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
   proc = subprocess.run(cmd, env=env, capture_output=True, text=True,
                         timeout=600, check=False)
   assert proc.returncode == 0, proc.stderr[-3000:]
