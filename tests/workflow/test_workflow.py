@@ -52,6 +52,12 @@ def _config(root: pathlib.Path, folds, methods) -> pathlib.Path:
   return path
 
 
+_WITH_SIGINT = ("import runpy, signal; "
+                "signal.signal(signal.SIGINT, signal.default_int_handler); "
+                "runpy.run_module('snakemake', run_name='__main__', "
+                "alter_sys=True)")
+
+
 def _snakemake(root, config, *extra, wait=True, env=None):
   env = dict(os.environ, **(env or {}), WANDB_MODE="disabled",
              PATH=os.path.dirname(sys.executable) + os.pathsep +
@@ -61,11 +67,12 @@ def _snakemake(root, config, *extra, wait=True, env=None):
          str(config), "--cores", "2", "all", *extra]
   if not wait:
     # Ctrl-C must reach the workflow as in a terminal, even where this test
-    # runs with SIGINT ignored (a shell's background job inherits SIG_IGN).
-    return subprocess.Popen(
-        cmd, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    # runs with SIGINT ignored (a shell's background job inherits SIG_IGN):
+    # snakemake starts with Python's own SIGINT handler, which its jobs, once
+    # exec'd, see as the default.
+    cmd[1:3] = ["-c", _WITH_SIGINT]
+    return subprocess.Popen(cmd, env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
   proc = subprocess.run(cmd, env=env, capture_output=True, text=True,
                         timeout=600, check=False)
   assert proc.returncode == 0, proc.stderr[-3000:]
