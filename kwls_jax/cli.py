@@ -16,10 +16,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from typing import Sequence
 
 from kwls_jax import memory
+from kwls_jax.atomic import atomic_open
 
 PROGRESS_MIN_DOCS = 10_000  # progress bars from this many instances on
 PROGRESS_MIN_BYTES = 4 << 20  # ... or from this input size on
@@ -97,17 +97,8 @@ def _enable_compilation_cache() -> None:
 def _save_npy(path: str, array) -> None:
   """Writes atomically: an interrupted run never leaves a truncated file."""
   import numpy as np  # pylint: disable=g-import-not-at-top
-  directory = os.path.dirname(os.path.abspath(path))
-  os.makedirs(directory, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(dir=directory, suffix=".npy.tmp")
-  try:
-    with os.fdopen(fd, "wb") as f:
-      np.save(f, array)
-    os.replace(tmp, path)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.unlink(tmp)
-    raise
+  with atomic_open(path, "wb") as f:
+    np.save(f, array)
 
 
 def _read(args):

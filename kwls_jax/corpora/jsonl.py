@@ -16,6 +16,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
+from kwls_jax.atomic import atomic_open
 from kwls_jax.corpora.corpus import Corpus
 from kwls_jax.corpora.errors import CorpusError
 
@@ -308,13 +309,10 @@ def write_jsonl(path: str | os.PathLike, corpus: Corpus,
       for t, l in zip(corpus.texts, label_list)).encode("utf-8")
   if path.endswith(".gz"):
     data = gzip.compress(data, mtime=0)
-  folder = os.path.dirname(os.path.abspath(path))
-  os.makedirs(folder, exist_ok=True)
-  tmp = os.path.join(folder, ".tmp-" + os.path.basename(path))
-  with open(tmp, "wb") as f:  # atomic: an interrupted write leaves no file
+  with atomic_open(path, "wb") as f:  # an interrupted write leaves no file
     f.write(data)
-  os.replace(tmp, path)
   if write_label_names:
-    with open(os.path.join(folder, LABELS_FILE), "w", encoding="utf-8") as f:
+    folder = os.path.dirname(os.path.abspath(path))
+    with atomic_open(os.path.join(folder, LABELS_FILE)) as f:
       json.dump(list(corpus.label_names), f, ensure_ascii=False, indent=1)
       f.write("\n")

@@ -14,6 +14,7 @@ import argparse
 import os
 import sys
 
+from kwls_jax.atomic import atomic_open
 from kwls_jax.reporting import figures, provenance, tables, tracking
 
 
@@ -62,10 +63,8 @@ def write_report(run_dirs, out_dir, experiment, table="", average_settings=False
 
 
 def _write(path: str, text: str) -> None:
-  tmp = path + ".tmp"
-  with open(tmp, "w", encoding="utf-8") as f:
+  with atomic_open(path) as f:
     f.write(text)
-  os.replace(tmp, path)
 
 
 def main(argv=None) -> int:

@@ -19,6 +19,7 @@ import jax
 import numpy as np
 
 from kwls_jax import provenance
+from kwls_jax.atomic import atomic_open
 from kwls_jax.training import checkpoint
 from kwls_jax.training import config as config_lib
 from kwls_jax.training import data as data_lib
@@ -121,16 +122,14 @@ def evaluate_split(run: Run, eval_step, split: str) -> tuple[dict, np.ndarray]:
 
 
 def _atomic_save(path: str, array: np.ndarray) -> None:
-  with open(path + ".tmp", "wb") as f:
+  with atomic_open(path, "wb") as f:
     np.save(f, array)
-  os.replace(path + ".tmp", path)
 
 
 def _atomic_json(path: str, values: dict) -> None:
-  with open(path + ".tmp", "w", encoding="utf-8") as f:
+  with atomic_open(path) as f:
     json.dump(values, f, indent=2)
     f.write("\n")
-  os.replace(path + ".tmp", path)
 
 
 class _LossLog:

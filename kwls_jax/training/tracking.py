@@ -16,6 +16,7 @@ import os
 import sys
 import uuid
 
+from kwls_jax.atomic import atomic_open
 from kwls_jax.training.config import TrainConfig, to_dict
 
 METRICS_FILE = "metrics.jsonl"
@@ -36,10 +37,8 @@ def read_metrics(run_dir: str) -> list[dict]:
 def truncate_metrics(run_dir: str, step: int) -> None:
   """Drops records after `step` (written after the checkpoint being resumed)."""
   kept = [r for r in read_metrics(run_dir) if r["step"] <= step]
-  path = os.path.join(run_dir, METRICS_FILE)
-  with open(path + ".tmp", "w", encoding="utf-8") as f:
+  with atomic_open(os.path.join(run_dir, METRICS_FILE)) as f:
     f.writelines(json.dumps(r) + "\n" for r in kept)
-  os.replace(path + ".tmp", path)
 
 
 def _has_api_key() -> bool:

@@ -44,7 +44,7 @@ def test_soft_labels_file(tmp_path, method):
                               [r["label"] for r in ROWS], 3, method=method,
                               tokenizer="whitespace", k1=1.5)
   np.testing.assert_array_equal(got, want)
-  assert not list(out.parent.glob("*.tmp"))
+  assert [p.name for p in out.parent.iterdir()] == ["soft.npy"]  # no temp file
 
 
 def test_num_labels_from_labels_json_and_flag(tmp_path):

@@ -1,0 +1,27 @@
+"""atomic_open: the file appears whole or not at all."""
+
+import pytest
+
+from kwls_jax.atomic import atomic_open
+
+
+def test_writes_creating_folders(tmp_path):
+  path = tmp_path / "a" / "b" / "out.txt"
+  with atomic_open(path) as f:
+    f.write("héllo\n")
+  assert path.read_text(encoding="utf-8") == "héllo\n"
+  assert [p.name for p in path.parent.iterdir()] == ["out.txt"]
+  with atomic_open(path, "wb") as f:
+    f.write(b"\x00\x01")
+  assert path.read_bytes() == b"\x00\x01"
+
+
+def test_a_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path):
+  path = tmp_path / "out.json"
+  path.write_text("old")
+  with pytest.raises(KeyboardInterrupt):
+    with atomic_open(path) as f:
+      f.write("half")
+      raise KeyboardInterrupt
+  assert path.read_text() == "old"
+  assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
