@@ -17,7 +17,7 @@ import argparse
 import functools
 import importlib.util
 import os
-import platform
+import sys
 import time
 
 from flax import nnx
@@ -28,6 +28,7 @@ import optax
 
 from kwls_jax import models
 from kwls_jax.models import bert
+from kwls_jax.reporting import provenance
 from kwls_jax.training import loss as loss_lib
 
 NUM_LABELS, ALPHA, VOCAB = 4, 0.5, 30522
@@ -42,13 +43,7 @@ JAX_CONFIGS = {
 
 def machine() -> str:
   """CPU model, cores and library versions."""
-  cpu = platform.processor() or platform.machine()
-  try:
-    with open("/proc/cpuinfo", encoding="utf-8") as f:
-      cpu = next(l.split(":", 1)[1].strip() for l in f
-                 if l.startswith("model name"))
-  except (OSError, StopIteration):
-    pass
+  cpu = provenance.cpu_model()
   usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
       else os.cpu_count()
   return (f"machine: {cpu}, {os.cpu_count()} cores ({usable} usable), "
@@ -227,8 +222,6 @@ FRAMEWORKS = {"jax": "kwls_jax (Flax NNX)",
 
 def write_markdown(args, rows) -> None:
   """A table of the rows under a provenance header."""
-  import sys  # pylint: disable=g-import-not-at-top
-  from kwls_jax.reporting import provenance  # pylint: disable=g-import-not-at-top
   argv = [a for a in sys.argv[1:] if not a.startswith("--markdown")
           and a != args.markdown]
   lines = [f"# Training throughput on this CPU, batch {args.batch} x length "

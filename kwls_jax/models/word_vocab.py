@@ -21,6 +21,8 @@ def padding_mask(input_ids, attention_mask=None):
   if attention_mask is None:
     return jnp.asarray(input_ids) != PAD_ID
   return jnp.asarray(attention_mask).astype(bool)
+
+
 _WORD = re.compile(r"\w+(?:'\w+)?|[^\w\s]")
 
 

@@ -90,9 +90,8 @@ def compute_metrics(logits: np.ndarray, labels: np.ndarray) -> dict[str, float]:
                      f"(first: row {int(np.argmin(n_labels))})")
   correct = sets[np.arange(len(preds)), preds]
   nll = -np.sum(np.where(sets, log_probs, 0.0), axis=-1) / n_labels
-  labels = np.asarray(labels)
   return {"accuracy": float(np.mean(correct)),
-          "macro_f1": macro_f1(labels if labels.ndim == 1 else sets, preds),
+          "macro_f1": macro_f1(sets, preds),
           "nll": float(np.mean(nll)),
           "ece": expected_calibration_error(probs, correct),
           "count": int(len(preds))}
