@@ -2,9 +2,10 @@
 # One GPU check, run on a lent machine (about 5 minutes on one H100):
 #   1. BERT-base training throughput, bf16, batch 64, length 128 (issue 3's
 #      target: 3,500 samples/s on an H100), for each way of drawing dropout
-#      masks (nnx.Dropout's float32 uniforms vs 16-bit draws) and of
-#      projecting q/k/v (three matmuls vs one); the first line is the
-#      baseline of results/benchmarks/gpu_h100.md (3,457 samples/s);
+#      masks (nnx.Dropout's float32 uniforms, 16-bit draws, and BERT's default
+#      "auto", which is nnx on a GPU) and of projecting q/k/v (three matmuls
+#      vs one, the default); the first line (nnx, separate) is the baseline,
+#      the previous defaults of results/benchmarks/gpu_h100.md;
 #   2. the same with cuDNN fused attention (no attention dropout), and
 #      MiniLM-L6 with the defaults;
 #   3. `kwls train` end to end on the GPU: TextCNN on IMDb with KWLS soft
@@ -29,11 +30,14 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
 python3 -c "import jax, flax; print('jax', jax.__version__, 'flax', flax.__version__, jax.devices())"
 
 echo "== BERT-base training throughput (bf16, batch 64, length 128)"
-python3 benchmarks/gpu_bert_throughput.py --models bert-base \
-  --draws nnx,bits16 --qkv separate,fused 2>&1 | tee "$OUT/bert_throughput.txt"
+python3 benchmarks/gpu_bert_throughput.py --models bert-base --steps 200 \
+  --draws nnx --qkv separate 2>&1 | tee "$OUT/bert_throughput.txt"
+python3 benchmarks/gpu_bert_throughput.py --models bert-base --steps 200 \
+  --draws auto,bits16 --qkv fused 2>&1 | tee -a "$OUT/bert_throughput.txt"
 python3 benchmarks/gpu_bert_throughput.py --models bert-base \
   --attention cudnn 2>&1 | tee -a "$OUT/bert_throughput.txt"
-python3 benchmarks/gpu_bert_throughput.py --models minilm-l6 2>&1 \
+python3 benchmarks/gpu_bert_throughput.py --models minilm-l6 --steps 200 \
+  --draws auto,bits16 2>&1 \
   | tee -a "$OUT/bert_throughput.txt"
 
 echo "== kwls train on the GPU: TextCNN, IMDb, KWLS, bf16, 1 epoch"

@@ -74,7 +74,7 @@ def make_step(graphdef, treedef, dropout=True):
 
 
 def throughput(name, *, batch, length, steps, warmup, dtype, attention,
-               dropout=True, draws="bits16", fused_qkv=True):
+               dropout=True, draws="auto", fused_qkv=True):
   """Samples per second of the train step, warmup excluded."""
   config = CONFIGS[name](attention_impl=attention, dropout_draws=draws,
                          fused_qkv=fused_qkv)
@@ -101,6 +101,11 @@ def throughput(name, *, batch, length, steps, warmup, dtype, attention,
   return steps * batch / elapsed, elapsed / steps, compile_s, float(loss)
 
 
+def _draws_label(draws: str) -> str:
+  resolved = bert.dropout_draws(bert.BertConfig(dropout_draws=draws))
+  return f"{resolved}(auto)" if draws == "auto" else draws
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--models", default="bert-base,minilm-l6")
@@ -112,9 +117,10 @@ def main():
   parser.add_argument("--attention", default="einsum",
                       help="einsum (keeps attention dropout), xla or cudnn "
                       "(fused, no attention dropout); a comma list runs each")
-  parser.add_argument("--draws", default="bits16",
-                      help="dropout masks: bits16 (kwls_jax.models.dropout) "
-                      "or nnx (nnx.Dropout); a comma list runs each")
+  parser.add_argument("--draws", default="auto",
+                      help="dropout masks: auto (BERT's default: bits16 on CPU, "
+                      "nnx elsewhere), bits16 (kwls_jax.models.dropout) or nnx "
+                      "(nnx.Dropout); a comma list runs each")
   parser.add_argument("--qkv", default="fused",
                       help="fused (one [H, 3H] matmul) or separate; a comma "
                       "list runs each")
@@ -141,7 +147,9 @@ def main():
           f"warmup+compile {compile_s:.1f} s, last loss {loss:.4f}, "
           f"dropout {args.dropout}, prng {args.prng}", flush=True)
     print(f"{name} {args.dtype} batch{args.batch} len{args.length} "
-          f"attention={attention} draws={draws} qkv={qkv}: "
+          f"attention={attention} "
+          f"draws={_draws_label(draws)} "
+          f"qkv={qkv}: "
           f"{rate:.1f} samples/s", flush=True)
 
 

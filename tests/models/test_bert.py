@@ -112,10 +112,26 @@ def test_dropout_draws_option():
       bert.BertConfig(**{**CONFIG.__dict__, "dropout_draws": "nnx"}), 3,
       rngs=nnx.Rngs(0))
   assert type(nnx_draws.dropout) is nnx.Dropout  # pylint: disable=unidiomatic-typecheck
-  bits = bert.BertClassifier(CONFIG, 3, rngs=nnx.Rngs(0))
+  bits = bert.BertClassifier(
+      bert.BertConfig(**{**CONFIG.__dict__, "dropout_draws": "bits16"}), 3,
+      rngs=nnx.Rngs(0))
   assert isinstance(bits.dropout, dropout.Dropout)
   # Same parameters and RNG state either way: checkpoints are interchangeable.
   assert (jax.tree.structure(nnx.state(nnx_draws))
           == jax.tree.structure(nnx.state(bits)))
   with pytest.raises(ValueError, match="dropout_draws"):
     bert.BertConfig(dropout_draws="philox")
+
+
+def test_dropout_draws_auto_is_bits16_on_cpu_and_nnx_on_accelerators():
+  assert CONFIG.dropout_draws == "auto"
+  assert bert.dropout_draws(CONFIG, "cpu") == "bits16"
+  assert bert.dropout_draws(CONFIG, "gpu") == "nnx"
+  assert bert.dropout_draws(CONFIG, "tpu") == "nnx"
+  explicit = bert.BertConfig(**{**CONFIG.__dict__, "dropout_draws": "nnx"})
+  assert bert.dropout_draws(explicit, "cpu") == "nnx"
+  # Built where JAX runs: these tests run on the CPU.
+  model = bert.BertClassifier(CONFIG, 3, rngs=nnx.Rngs(0))
+  expected = (dropout.Dropout if jax.default_backend() == "cpu"
+              else nnx.Dropout)
+  assert type(model.dropout) is expected  # pylint: disable=unidiomatic-typecheck
