@@ -38,28 +38,6 @@ def split_heads(logits, two_head: bool):
   return logits[..., :p], logits[..., p:]
 
 
-def masked_eq9_loss(logits, labels, soft_labels, alpha, mask,
-                    soft_logits=None):
-  """Eq. 9 over the rows with mask 1: sum_i [..] / (2 N (1+alpha)^2), N = sum(mask).
-
-  Equals loss.eq9_loss when every row is real; padding rows count nowhere.
-  With `soft_logits` (the authors' two-head variant, loss.eq9_two_head_loss)
-  the MSE term uses their softmax instead of the first head's.
-  """
-  logits = jnp.asarray(logits, jnp.float32)
-  p = logits.shape[-1]
-  log_o = jax.nn.log_softmax(logits, axis=-1)
-  o_soft = (jnp.exp(log_o) if soft_logits is None else
-            jax.nn.softmax(jnp.asarray(soft_logits, jnp.float32), axis=-1))
-  l = loss_lib.hard_targets(labels, p)
-  d = jnp.asarray(soft_labels, jnp.float32)
-  alpha = jnp.asarray(alpha, jnp.float32)
-  per_row = (jnp.sum(l * log_o, -1)
-             - (alpha / p) * jnp.sum(jnp.square(d - o_soft), -1))
-  count = jnp.maximum(jnp.sum(mask), 1.0)
-  return -jnp.sum(mask * per_row) / (2.0 * count * jnp.square(1.0 + alpha))
-
-
 def effective_alpha(step, alpha, start_step):
   """alpha from `start_step` on, 0 before it (the paper's Figure 2 switch)."""
   return jnp.where(step >= start_step, alpha, 0.0).astype(jnp.float32)
@@ -83,9 +61,12 @@ def make_train_step(graphdef, treedef, mesh: Mesh, two_head: bool = False):
       logits, soft_logits = split_heads(
           model(batch["input_ids"], batch["attention_mask"],
                 deterministic=False), two_head)
-      return masked_eq9_loss(logits, batch["labels"], batch["soft_labels"],
-                             alpha, batch["mask"],
-                             soft_logits if two_head else None)
+      if two_head:
+        return loss_lib.eq9_two_head_loss(
+            logits, soft_logits, batch["labels"], batch["soft_labels"], alpha,
+            batch["mask"])
+      return loss_lib.eq9_loss(logits, batch["labels"], batch["soft_labels"],
+                               alpha, batch["mask"])
 
     loss, grads = nnx.value_and_grad(loss_fn)(model)
     optimizer.update(model, grads)

@@ -126,3 +126,43 @@ def test_bad_shapes_raise():
     loss_lib.eq9_loss(logits, ids, soft[:, :3], 0.1)
   with pytest.raises(ValueError):
     loss_lib.eq9_loss(logits, np.zeros((7, 3)), soft, 0.1)
+
+
+def test_mask_restricts_eq9_to_the_real_rows():
+  rng = np.random.default_rng(0)
+  logits = rng.normal(size=(6, 4)).astype(np.float32)
+  labels = rng.integers(0, 4, 6)
+  soft = rng.dirichlet(np.ones(4), 6).astype(np.float32)
+  full = loss_lib.eq9_loss(logits, labels, soft, 0.7, np.ones(6))
+  assert np.isclose(full, loss_lib.eq9_loss(logits, labels, soft, 0.7))
+  mask = np.array([1, 1, 1, 1, 0, 0], np.float32)
+  part = loss_lib.eq9_loss(logits, labels, soft, 0.7, mask)
+  assert np.isclose(part, loss_lib.eq9_loss(logits[:4], labels[:4], soft[:4],
+                                            0.7))
+  garbage = logits.copy()
+  garbage[4:] = 1e4
+  assert np.isclose(
+      loss_lib.eq9_loss(garbage, labels, soft, 0.7, mask), part)
+
+
+def test_mask_restricts_the_two_head_loss_to_the_real_rows():
+  k1, k2, k3 = jax.random.split(jax.random.PRNGKey(0), 3)
+  logits = jax.random.normal(k1, (6, 4))
+  soft_logits = jax.random.normal(k2, (6, 4))
+  d = jax.nn.softmax(jax.random.normal(k3, (6, 4)))
+  labels = jnp.array([0, 1, 2, 3, 0, 1])
+  mask = jnp.array([1, 1, 1, 0, 1, 0], jnp.float32)
+  got = loss_lib.eq9_two_head_loss(logits, soft_logits, labels, d, 0.7, mask)
+  real = np.flatnonzero(mask)
+  want = loss_lib.eq9_two_head_loss(logits[real], soft_logits[real],
+                                    labels[real], d[real], 0.7)
+  np.testing.assert_allclose(got, want, rtol=1e-6)
+  single = loss_lib.eq9_loss(logits, labels, d, 0.7, mask)
+  assert abs(float(got) - float(single)) > 1e-4
+
+
+def test_mask_must_be_one_per_row():
+  logits = np.zeros((3, 2), np.float32)
+  soft = np.full((3, 2), 0.5, np.float32)
+  with pytest.raises(ValueError, match="mask"):
+    loss_lib.eq9_loss(logits, np.array([0, 1, 0]), soft, 0.1, np.ones(4))

@@ -1,4 +1,4 @@
-"""train_step / eval_step: masked Eq. 9, the traced alpha switch, data parallel."""
+"""train_step / eval_step: the traced alpha switch, logits, data parallel."""
 
 from __future__ import annotations
 
@@ -12,26 +12,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from kwls_jax.training import config as config_lib
-from kwls_jax.training import loss as loss_lib
 from kwls_jax.training import state as state_lib
 from kwls_jax.training import steps
-
-
-def test_masked_loss_is_eq9_on_the_real_rows():
-  rng = np.random.default_rng(0)
-  logits = rng.normal(size=(6, 4)).astype(np.float32)
-  labels = rng.integers(0, 4, 6)
-  soft = rng.dirichlet(np.ones(4), 6).astype(np.float32)
-  full = steps.masked_eq9_loss(logits, labels, soft, 0.7, np.ones(6))
-  assert np.isclose(full, loss_lib.eq9_loss(logits, labels, soft, 0.7))
-  mask = np.array([1, 1, 1, 1, 0, 0], np.float32)
-  part = steps.masked_eq9_loss(logits, labels, soft, 0.7, mask)
-  assert np.isclose(part, loss_lib.eq9_loss(logits[:4], labels[:4], soft[:4],
-                                            0.7))
-  garbage = logits.copy()
-  garbage[4:] = 1e4
-  assert np.isclose(
-      steps.masked_eq9_loss(garbage, labels, soft, 0.7, mask), part)
 
 
 def _setup(alpha=1.0):

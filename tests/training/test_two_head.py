@@ -10,22 +10,8 @@ import numpy as np
 
 from kwls_jax.training import config as config_lib
 from kwls_jax.training import loop
-from kwls_jax.training import loss as loss_lib
 from kwls_jax.training import state as state_lib
 from kwls_jax.training import steps
-
-
-def test_masked_loss_with_a_soft_head_is_eq9_two_head():
-  k1, k2, k3 = jax.random.split(jax.random.PRNGKey(0), 3)
-  logits = jax.random.normal(k1, (6, 4))
-  soft_logits = jax.random.normal(k2, (6, 4))
-  d = jax.nn.softmax(jax.random.normal(k3, (6, 4)))
-  labels = jnp.array([0, 1, 2, 3, 0, 1])
-  got = steps.masked_eq9_loss(logits, labels, d, 0.7, jnp.ones(6), soft_logits)
-  want = loss_lib.eq9_two_head_loss(logits, soft_logits, labels, d, 0.7)
-  np.testing.assert_allclose(got, want, rtol=1e-6)
-  single = steps.masked_eq9_loss(logits, labels, d, 0.7, jnp.ones(6))
-  assert abs(float(got) - float(single)) > 1e-4
 
 
 def test_split_heads():
