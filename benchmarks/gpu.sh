@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# One GPU check, run on a lent machine (about 5 minutes on one H100):
+# One GPU check, run on a lent machine (about 6 minutes on one H100):
 #   1. BERT-base training throughput, bf16, batch 64, length 128 (issue 3's
-#      target: 3,500 samples/s on an H100), for each way of drawing dropout
-#      masks (nnx.Dropout's float32 uniforms, 16-bit draws, and BERT's default
-#      "auto", which is nnx on a GPU) and of projecting q/k/v (three matmuls
-#      vs one, the default); the first line (nnx, separate) is the baseline,
-#      the previous defaults of results/benchmarks/gpu_h100.md;
+#      target: 3,500 samples/s on an H100): first the previous defaults
+#      (nnx.Dropout, three q/k/v matmuls) as the baseline, then today's
+#      defaults (on a GPU: nnx.Dropout, one q/k/v matmul) with four optimizers:
+#      AdamW (every earlier figure), `kwls train`'s (clipping, decay mask,
+#      schedule), AdamW on one flattened vector (optax.flatten) and SGD (the
+#      step without Adam), each followed by a 10-step profile whose summary
+#      (benchmarks/trace_summary.py: time per kernel class, top kernels) is
+#      printed and whose trace is kept in $OUT/profile;
 #   2. the same with cuDNN fused attention (no attention dropout), and
 #      MiniLM-L6 with the defaults;
 #   3. `kwls train` end to end on the GPU: TextCNN on IMDb with KWLS soft
@@ -33,11 +36,11 @@ echo "== BERT-base training throughput (bf16, batch 64, length 128)"
 python3 benchmarks/gpu_bert_throughput.py --models bert-base --steps 200 \
   --draws nnx --qkv separate 2>&1 | tee "$OUT/bert_throughput.txt"
 python3 benchmarks/gpu_bert_throughput.py --models bert-base --steps 200 \
-  --draws auto,bits16 --qkv fused 2>&1 | tee -a "$OUT/bert_throughput.txt"
+  --optimizer adamw,trainer,flat-adamw,sgd --profile "$OUT/profile" 2>&1 \
+  | tee -a "$OUT/bert_throughput.txt"
 python3 benchmarks/gpu_bert_throughput.py --models bert-base \
   --attention cudnn 2>&1 | tee -a "$OUT/bert_throughput.txt"
-python3 benchmarks/gpu_bert_throughput.py --models minilm-l6 --steps 200 \
-  --draws auto,bits16 2>&1 \
+python3 benchmarks/gpu_bert_throughput.py --models minilm-l6 --steps 200 2>&1 \
   | tee -a "$OUT/bert_throughput.txt"
 
 echo "== kwls train on the GPU: TextCNN, IMDb, KWLS, bf16, 1 epoch"

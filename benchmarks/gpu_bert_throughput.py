@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import functools
 import itertools
+import os
 import time
 
 from flax import nnx
@@ -25,13 +26,39 @@ import numpy as np
 import optax
 
 from kwls_jax.models import bert
+from kwls_jax.training import config as config_lib
 from kwls_jax.training import loss as loss_lib
+from kwls_jax.training import state as state_lib
+import trace_summary  # benchmarks/, beside this script
 
 CONFIGS = {"bert-base": bert.BertConfig.bert_base,
            "minilm-l6": bert.BertConfig.minilm_l6}
 DTYPES = {"bf16": jnp.bfloat16, "fp32": jnp.float32}
 NUM_LABELS = 4
 ALPHA = 0.5
+
+
+def make_tx(name: str):
+  """The optimizer of a variant.
+
+  adamw: AdamW 2e-5, weight decay 0.01 (the baseline of every earlier run);
+  trainer: what `kwls train` builds for BERT (gradient clipping at global norm
+  1, AdamW with the decay mask, warmup + linear decay); flat-adamw: adamw on
+  all parameters concatenated into one vector (optax.flatten), one update
+  kernel instead of one per parameter; sgd: plain SGD, which shows what the
+  step costs without Adam's update.
+  """
+  if name == "adamw":
+    return optax.adamw(2e-5, weight_decay=0.01)
+  if name == "flat-adamw":
+    return optax.flatten(optax.adamw(2e-5, weight_decay=0.01))
+  if name == "sgd":
+    return optax.sgd(2e-5)
+  if name == "trainer":
+    cfg = config_lib.load(None, [], model={"name": "bert"},
+                          data={"train": "unused:train", "test": "unused:test"})
+    return state_lib.make_optimizer(cfg, total_steps=10_000)
+  raise ValueError(f"unknown optimizer {name!r}")
 
 
 def make_batch(config, batch, length, seed=0):
@@ -74,14 +101,18 @@ def make_step(graphdef, treedef, dropout=True):
 
 
 def throughput(name, *, batch, length, steps, warmup, dtype, attention,
-               dropout=True, draws="auto", fused_qkv=True):
-  """Samples per second of the train step, warmup excluded."""
+               dropout=True, draws="auto", fused_qkv=True, optimizer="adamw",
+               profile_dir=None, profile_steps=10):
+  """Samples per second of the train step, warmup excluded.
+
+  With profile_dir, `profile_steps` more steps run under jax.profiler.trace
+  after the timed ones (a Perfetto trace for benchmarks/trace_summary.py).
+  """
   config = CONFIGS[name](attention_impl=attention, dropout_draws=draws,
                          fused_qkv=fused_qkv)
   model = bert.BertClassifier(config, NUM_LABELS, rngs=nnx.Rngs(0),
                               dtype=DTYPES[dtype], param_dtype=jnp.float32)
-  optimizer = nnx.Optimizer(model, optax.adamw(2e-5, weight_decay=0.01),
-                            wrt=nnx.Param)
+  optimizer = nnx.Optimizer(model, make_tx(optimizer), wrt=nnx.Param)
   graphdef, state = nnx.split((model, optimizer))
   state, treedef = jax.tree.flatten(state)
   step = make_step(graphdef, treedef, dropout)
@@ -96,6 +127,14 @@ def throughput(name, *, batch, length, steps, warmup, dtype, attention,
     state, loss = step(state, data)
   jax.block_until_ready((state, loss))
   elapsed = time.perf_counter() - start
+  if profile_dir:
+    try:
+      with jax.profiler.trace(profile_dir, create_perfetto_trace=True):
+        for _ in range(profile_steps):
+          state, loss = step(state, data)
+        jax.block_until_ready((state, loss))
+    except Exception as e:  # pylint: disable=broad-except  # a profiler fault
+      print(f"  profiling failed, throughput unaffected: {e!r}", flush=True)
   if not np.isfinite(float(loss)):
     raise FloatingPointError(f"{name}: loss is {float(loss)}")
   return steps * batch / elapsed, elapsed / steps, compile_s, float(loss)
@@ -128,6 +167,15 @@ def main():
   parser.add_argument("--prng", choices=["threefry2x32", "rbg", "unsafe_rbg"],
                       default="threefry2x32",
                       help="PRNG behind dropout masks (jax_default_prng_impl)")
+  parser.add_argument("--optimizer", default="adamw",
+                      help="adamw (baseline), trainer (kwls train's BERT "
+                      "optimizer), flat-adamw (optax.flatten) or sgd; a comma "
+                      "list runs each")
+  parser.add_argument("--profile", metavar="DIR",
+                      help="after timing, trace --profile-steps more steps of "
+                      "each variant into DIR/<variant> and print where the "
+                      "device time goes (benchmarks/trace_summary.py)")
+  parser.add_argument("--profile-steps", type=int, default=10)
   args = parser.parse_args()
   jax.config.update("jax_default_prng_impl", args.prng)
   device = jax.devices()[0]
@@ -135,22 +183,33 @@ def main():
         f"(x{jax.device_count()}), jax {jax.__version__}", flush=True)
   variants = itertools.product(
       args.models.split(","), args.attention.split(","),
-      args.draws.split(","), args.qkv.split(","))
-  for name, attention, draws, qkv in variants:
+      args.draws.split(","), args.qkv.split(","), args.optimizer.split(","))
+  for name, attention, draws, qkv, opt in variants:
     if qkv not in ("fused", "separate"):
       parser.error(f"--qkv: {qkv!r} is not fused or separate")
+    label = f"{name}-{attention}-{draws}-{qkv}-{opt}"
+    profile_dir = (os.path.join(args.profile, label) if args.profile
+                   else None)
     rate, step_s, compile_s, loss = throughput(
         name, batch=args.batch, length=args.length, steps=args.steps,
         warmup=args.warmup, dtype=args.dtype, attention=attention,
-        dropout=args.dropout, draws=draws, fused_qkv=qkv == "fused")
+        dropout=args.dropout, draws=draws, fused_qkv=qkv == "fused",
+        optimizer=opt, profile_dir=profile_dir,
+        profile_steps=args.profile_steps)
     print(f"  {name}: {args.steps} steps, {step_s * 1e3:.1f} ms/step, "
           f"warmup+compile {compile_s:.1f} s, last loss {loss:.4f}, "
           f"dropout {args.dropout}, prng {args.prng}", flush=True)
     print(f"{name} {args.dtype} batch{args.batch} len{args.length} "
           f"attention={attention} "
           f"draws={_draws_label(draws)} "
-          f"qkv={qkv}: "
+          f"qkv={qkv} optimizer={opt}: "
           f"{rate:.1f} samples/s", flush=True)
+    if profile_dir:
+      try:
+        print(trace_summary.summarize(profile_dir, steps=args.profile_steps),
+              flush=True)
+      except (OSError, ValueError, KeyError) as e:  # keep the other variants
+        print(f"  no profile summary: {e!r}", flush=True)
 
 
 if __name__ == "__main__":
