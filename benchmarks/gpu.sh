@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # One GPU check, run on a lent machine (about 6 minutes on one H100):
 #   1. BERT-base training throughput, bf16, batch 64, length 128 (issue 3's
-#      target: 3,500 samples/s on an H100): first the previous defaults
-#      (nnx.Dropout, three q/k/v matmuls) as the baseline, then today's
-#      defaults (on a GPU: nnx.Dropout, one q/k/v matmul) with four optimizers:
-#      AdamW (every earlier figure), `kwls train`'s (clipping, decay mask,
-#      schedule), AdamW on one flattened vector (optax.flatten) and SGD (the
-#      step without Adam), each followed by a 10-step profile whose summary
-#      (benchmarks/trace_summary.py: time per kernel class, top kernels) is
-#      printed and whose trace is kept in $OUT/profile;
-#   2. the same with cuDNN fused attention (no attention dropout), and
-#      MiniLM-L6 with the defaults;
+#      target: 3,500 samples/s on an H100), 200 timed steps per line: first
+#      the previous defaults (nnx.Dropout, three q/k/v matmuls) as the
+#      baseline, then today's defaults (on a GPU: nnx.Dropout, one q/k/v
+#      matmul) with what each layer keeps for the backward pass (remat none,
+#      dots, dots_no_batch), then with other optimizers than AdamW (`kwls
+#      train`'s: clipping, decay mask, schedule; AdamW on one flattened
+#      vector; SGD, the step without Adam); each line is followed by a
+#      10-step profile summary (benchmarks/trace_summary.py: time per kernel
+#      class, top kernels), traces kept in $OUT/profile;
+#   2. with GPU_EXTRA=1, cuDNN fused attention (no attention dropout) and
+#      MiniLM-L6 with the defaults (about 1.5 more minutes);
 #   3. `kwls train` end to end on the GPU: TextCNN on IMDb with KWLS soft
 #      labels, one epoch, bf16 compute (model.dtype auto), orbax checkpoints;
 #      then its final.json (test accuracy, compute dtype, devices);
@@ -36,12 +37,17 @@ echo "== BERT-base training throughput (bf16, batch 64, length 128)"
 python3 benchmarks/gpu_bert_throughput.py --models bert-base --steps 200 \
   --draws nnx --qkv separate 2>&1 | tee "$OUT/bert_throughput.txt"
 python3 benchmarks/gpu_bert_throughput.py --models bert-base --steps 200 \
-  --optimizer adamw,trainer,flat-adamw,sgd --profile "$OUT/profile" 2>&1 \
+  --remat none,dots,dots_no_batch --profile "$OUT/profile" 2>&1 \
   | tee -a "$OUT/bert_throughput.txt"
-python3 benchmarks/gpu_bert_throughput.py --models bert-base \
-  --attention cudnn 2>&1 | tee -a "$OUT/bert_throughput.txt"
-python3 benchmarks/gpu_bert_throughput.py --models minilm-l6 --steps 200 2>&1 \
+python3 benchmarks/gpu_bert_throughput.py --models bert-base --steps 200 \
+  --optimizer trainer,flat-adamw,sgd --profile "$OUT/profile" 2>&1 \
   | tee -a "$OUT/bert_throughput.txt"
+if [[ "${GPU_EXTRA:-0}" == 1 ]]; then
+  python3 benchmarks/gpu_bert_throughput.py --models bert-base \
+    --attention cudnn 2>&1 | tee -a "$OUT/bert_throughput.txt"
+  python3 benchmarks/gpu_bert_throughput.py --models minilm-l6 --steps 200 \
+    2>&1 | tee -a "$OUT/bert_throughput.txt"
+fi
 
 echo "== kwls train on the GPU: TextCNN, IMDb, KWLS, bf16, 1 epoch"
 RUN="$OUT/imdb_textcnn_kwls_gpu"

@@ -102,6 +102,7 @@ def make_step(graphdef, treedef, dropout=True):
 
 def throughput(name, *, batch, length, steps, warmup, dtype, attention,
                dropout=True, draws="auto", fused_qkv=True, optimizer="adamw",
+               remat="none",
                profile_dir=None, profile_steps=10):
   """Samples per second of the train step, warmup excluded.
 
@@ -109,7 +110,7 @@ def throughput(name, *, batch, length, steps, warmup, dtype, attention,
   after the timed ones (a Perfetto trace for benchmarks/trace_summary.py).
   """
   config = CONFIGS[name](attention_impl=attention, dropout_draws=draws,
-                         fused_qkv=fused_qkv)
+                         fused_qkv=fused_qkv, remat=remat)
   model = bert.BertClassifier(config, NUM_LABELS, rngs=nnx.Rngs(0),
                               dtype=DTYPES[dtype], param_dtype=jnp.float32)
   optimizer = nnx.Optimizer(model, make_tx(optimizer), wrt=nnx.Param)
@@ -171,6 +172,10 @@ def main():
                       help="adamw (baseline), trainer (kwls train's BERT "
                       "optimizer), flat-adamw (optax.flatten) or sgd; a comma "
                       "list runs each")
+  parser.add_argument("--remat", default="none",
+                      help="what a layer keeps for the backward pass: none, "
+                      "dots, dots_no_batch or nothing (BertConfig.remat); a "
+                      "comma list runs each")
   parser.add_argument("--profile", metavar="DIR",
                       help="after timing, trace --profile-steps more steps of "
                       "each variant into DIR/<variant> and print where the "
@@ -183,18 +188,19 @@ def main():
         f"(x{jax.device_count()}), jax {jax.__version__}", flush=True)
   variants = itertools.product(
       args.models.split(","), args.attention.split(","),
-      args.draws.split(","), args.qkv.split(","), args.optimizer.split(","))
-  for name, attention, draws, qkv, opt in variants:
+      args.draws.split(","), args.qkv.split(","), args.optimizer.split(","),
+      args.remat.split(","))
+  for name, attention, draws, qkv, opt, remat in variants:
     if qkv not in ("fused", "separate"):
       parser.error(f"--qkv: {qkv!r} is not fused or separate")
-    label = f"{name}-{attention}-{draws}-{qkv}-{opt}"
+    label = f"{name}-{attention}-{draws}-{qkv}-{opt}-{remat}"
     profile_dir = (os.path.join(args.profile, label) if args.profile
                    else None)
     rate, step_s, compile_s, loss = throughput(
         name, batch=args.batch, length=args.length, steps=args.steps,
         warmup=args.warmup, dtype=args.dtype, attention=attention,
         dropout=args.dropout, draws=draws, fused_qkv=qkv == "fused",
-        optimizer=opt, profile_dir=profile_dir,
+        optimizer=opt, remat=remat, profile_dir=profile_dir,
         profile_steps=args.profile_steps)
     print(f"  {name}: {args.steps} steps, {step_s * 1e3:.1f} ms/step, "
           f"warmup+compile {compile_s:.1f} s, last loss {loss:.4f}, "
@@ -202,7 +208,7 @@ def main():
     print(f"{name} {args.dtype} batch{args.batch} len{args.length} "
           f"attention={attention} "
           f"draws={_draws_label(draws)} "
-          f"qkv={qkv} optimizer={opt}: "
+          f"qkv={qkv} optimizer={opt} remat={remat}: "
           f"{rate:.1f} samples/s", flush=True)
     if profile_dir:
       try:

@@ -25,6 +25,14 @@ _ACTIVATIONS = {
 }
 
 
+REMAT_POLICIES = {
+    "none": None,
+    "dots": jax.checkpoint_policies.dots_saveable,
+    "dots_no_batch": jax.checkpoint_policies.dots_with_no_batch_dims_saveable,
+    "nothing": jax.checkpoint_policies.nothing_saveable,
+}
+
+
 @dataclasses.dataclass(frozen=True)
 class BertConfig:
   """Hyperparameters of a BERT encoder; names as in Hugging Face config.json."""
@@ -54,10 +62,18 @@ class BertConfig:
   dropout_draws: str = "auto"
   # Query, key and value projections as one [H, 3H] matmul (same parameters).
   fused_qkv: bool = True
+  # What each layer keeps for the backward pass (jax.checkpoint policy):
+  # "none" (everything autodiff saves), "dots" (matmul outputs; layer norms,
+  # GELU, softmax and dropout masks are recomputed), "dots_no_batch" (weight
+  # matmul outputs only) or "nothing" (the layer input; all recomputed).
+  remat: str = "none"
 
   def __post_init__(self):
     if self.dropout_draws not in ("auto", "bits16", "nnx"):
       raise ValueError(f"unsupported dropout_draws {self.dropout_draws!r}")
+    if self.remat not in REMAT_POLICIES:
+      raise ValueError(f"unsupported remat {self.remat!r}: "
+                       f"one of {sorted(REMAT_POLICIES)}")
 
   @classmethod
   def from_dict(cls, values: dict[str, Any]) -> "BertConfig":
@@ -249,8 +265,15 @@ class BertModel(nnx.Module):
       token_type_ids = jnp.zeros_like(input_ids)
     mask = jnp.asarray(attention_mask).astype(bool)
     x = self.embeddings(input_ids, token_type_ids, deterministic=deterministic)
+    policy = REMAT_POLICIES[self.config.remat]
+    if policy is None:
+      apply = lambda layer, x, mask: layer(x, mask, deterministic=deterministic)
+    else:
+      apply = nnx.remat(
+          lambda layer, x, mask: layer(x, mask, deterministic=deterministic),
+          policy=policy)
     for layer in self.layers:
-      x = layer(x, mask, deterministic=deterministic)
+      x = apply(layer, x, mask)
     pooled = None if self.pooler is None else jnp.tanh(self.pooler(x[:, 0]))
     return BertOutput(x, pooled)
 
