@@ -158,9 +158,9 @@ def main():
                       help="einsum (keeps attention dropout), xla or cudnn "
                       "(fused, no attention dropout); a comma list runs each")
   parser.add_argument("--draws", default="auto",
-                      help="dropout masks: auto (BERT's default: bits16 on CPU, "
-                      "nnx elsewhere), bits16 (kwls_jax.models.dropout) or nnx "
-                      "(nnx.Dropout); a comma list runs each")
+                      help="dropout masks: auto (BERT's default: bits16 on "
+                      "CPU, nnx elsewhere), bits16 (kwls_jax.models.dropout) "
+                      "or nnx (nnx.Dropout); a comma list runs each")
   parser.add_argument("--qkv", default="fused",
                       help="fused (one [H, 3H] matmul) or separate; a comma "
                       "list runs each")

@@ -58,7 +58,8 @@ class BertConfig:
   # call), "nnx" (nnx.Dropout: one float32 uniform, one threefry call, per
   # element) or "auto": the faster of the two where the model is built,
   # measured: bits16 on CPU (1.26x MiniLM-L6, 1.14x BERT-base), nnx on a GPU
-  # (H100: 1.3 % BERT-base, 4 % MiniLM-L6); results/benchmarks/.
+  # (H100: 1.3 % BERT-base, 4 % MiniLM-L6; TPU unmeasured); see
+  # results/benchmarks/.
   dropout_draws: str = "auto"
   # Query, key and value projections as one [H, 3H] matmul (same parameters).
   fused_qkv: bool = True

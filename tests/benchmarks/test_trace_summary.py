@@ -63,7 +63,8 @@ def test_classify(name, hlo_op, want):
 def test_summary_reads_the_stream_line_of_the_device(tmp_path):
   gpu, host = 1, 2
   events = [_meta(gpu, "/device:GPU:0"), _meta(host, "/host:CPU"),
-            _meta(gpu, "XLA Modules", 10), _meta(gpu, "Stream #14(Compute)", 11),
+            _meta(gpu, "XLA Modules", 10),
+            _meta(gpu, "Stream #14(Compute)", 11),
             _meta(host, "python", 20)]
   for step in range(2):  # two steps of 1,000 us: gemm 600, rng 100, gap
     t = step * 1000
@@ -77,7 +78,8 @@ def test_summary_reads_the_stream_line_of_the_device(tmp_path):
   assert str(path) in text and "host events only" not in text
   assert "PjitFunction" not in text  # host lines are left out
   # The kernel line is the stream, not XLA Modules (which is busier).
-  assert "kernel classes on Stream #14(Compute) (busy 0.750 ms per step)" in text
+  assert ("kernel classes on Stream #14(Compute) (busy 0.750 ms per step)"
+          in text)
   rows = {line.split(" | ")[0].strip("| "): line.split(" | ")[1:]
           for line in text.splitlines() if line.startswith("| ")}
   assert rows["matmul"][0] == "0.600" and rows["matmul"][1].startswith("80.0")
