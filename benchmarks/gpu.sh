@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One GPU check, run on a lent machine (about 6 minutes on one H100):
 #   1. BERT-base training throughput, bf16, batch 64, length 128 (issue 3's
-#      target: 3,500 samples/s on an H100), 200 timed steps per line: first
+#      target: 3,500 samples/s on an H100), per line the median of three
+#      windows of 100 timed steps (each window printed too): first
 #      the previous defaults (nnx.Dropout, three q/k/v matmuls) as the
 #      baseline, then today's defaults (on a GPU: nnx.Dropout, one q/k/v
 #      matmul) with what each layer keeps for the backward pass (remat none,
@@ -44,12 +45,12 @@ PROFILES="${TMPDIR:-/tmp}/kwls_gpu/profile"
 rm -rf "$PROFILES"
 
 echo "== BERT-base training throughput (bf16, batch 64, length 128)"
-python3 benchmarks/gpu_bert_throughput.py --models bert-base --steps 200 \
+python3 benchmarks/gpu_bert_throughput.py --models bert-base --steps 100 --repeats 3 \
   --draws nnx --qkv separate ${BENCH_ARGS:-} 2>&1 | tee "$OUT/bert_throughput.txt"
-python3 benchmarks/gpu_bert_throughput.py --models bert-base --steps 200 \
+python3 benchmarks/gpu_bert_throughput.py --models bert-base --steps 100 --repeats 3 \
   --remat none,dots,dots_no_batch --profile "$PROFILES" ${BENCH_ARGS:-} 2>&1 \
   | tee -a "$OUT/bert_throughput.txt"
-python3 benchmarks/gpu_bert_throughput.py --models bert-base --steps 200 \
+python3 benchmarks/gpu_bert_throughput.py --models bert-base --steps 100 --repeats 3 \
   --optimizer flat-adamw,sgd --profile "$PROFILES" ${BENCH_ARGS:-} 2>&1 \
   | tee -a "$OUT/bert_throughput.txt"
 find "$PROFILES" -path "*-fused-adamw-none/*" -name perfetto_trace.json.gz \

@@ -17,6 +17,7 @@ import argparse
 import functools
 import itertools
 import os
+import statistics
 import time
 
 from flax import nnx
@@ -103,8 +104,11 @@ def make_step(graphdef, treedef, dropout=True):
 def throughput(name, *, batch, length, steps, warmup, dtype, attention,
                dropout=True, draws="auto", fused_qkv=True, optimizer="adamw",
                remat="none",
-               profile_dir=None, profile_steps=10):
+               profile_dir=None, profile_steps=10, repeats=1):
   """Samples per second of the train step, warmup excluded.
+
+  Returns (median samples/s, samples/s of each of `repeats` timed windows of
+  `steps` steps, warmup seconds, last loss).
 
   With profile_dir, `profile_steps` more steps run under jax.profiler.trace
   after the timed ones (a Perfetto trace for benchmarks/trace_summary.py).
@@ -123,11 +127,13 @@ def throughput(name, *, batch, length, steps, warmup, dtype, attention,
     state, loss = step(state, data)
   jax.block_until_ready((state, loss))
   compile_s = time.perf_counter() - start
-  start = time.perf_counter()
-  for _ in range(steps):
-    state, loss = step(state, data)
-  jax.block_until_ready((state, loss))
-  elapsed = time.perf_counter() - start
+  windows = []
+  for _ in range(repeats):
+    start = time.perf_counter()
+    for _ in range(steps):
+      state, loss = step(state, data)
+    jax.block_until_ready((state, loss))
+    windows.append(time.perf_counter() - start)
   if profile_dir:
     try:
       with jax.profiler.trace(profile_dir, create_perfetto_trace=True):
@@ -138,7 +144,8 @@ def throughput(name, *, batch, length, steps, warmup, dtype, attention,
       print(f"  profiling failed, throughput unaffected: {e!r}", flush=True)
   if not np.isfinite(float(loss)):
     raise FloatingPointError(f"{name}: loss is {float(loss)}")
-  return steps * batch / elapsed, elapsed / steps, compile_s, float(loss)
+  rates = [steps * batch / w for w in windows]
+  return statistics.median(rates), rates, compile_s, float(loss)
 
 
 def _draws_label(draws: str) -> str:
@@ -151,7 +158,10 @@ def main():
   parser.add_argument("--models", default="bert-base,minilm-l6")
   parser.add_argument("--batch", type=int, default=64)
   parser.add_argument("--length", type=int, default=128)
-  parser.add_argument("--steps", type=int, default=50, help="timed steps")
+  parser.add_argument("--steps", type=int, default=50,
+                      help="timed steps per window")
+  parser.add_argument("--repeats", type=int, default=1,
+                      help="timed windows; the median is reported")
   parser.add_argument("--warmup", type=int, default=3)
   parser.add_argument("--dtype", choices=list(DTYPES), default="bf16")
   parser.add_argument("--attention", default="einsum",
@@ -196,20 +206,23 @@ def main():
     label = f"{name}-{attention}-{draws}-{qkv}-{opt}-{remat}"
     profile_dir = (os.path.join(args.profile, label) if args.profile
                    else None)
-    rate, step_s, compile_s, loss = throughput(
+    rate, rates, compile_s, loss = throughput(
         name, batch=args.batch, length=args.length, steps=args.steps,
         warmup=args.warmup, dtype=args.dtype, attention=attention,
         dropout=args.dropout, draws=draws, fused_qkv=qkv == "fused",
         optimizer=opt, remat=remat, profile_dir=profile_dir,
-        profile_steps=args.profile_steps)
-    print(f"  {name}: {args.steps} steps, {step_s * 1e3:.1f} ms/step, "
+        profile_steps=args.profile_steps, repeats=args.repeats)
+    windows = (f" (windows: {', '.join(f'{r:.1f}' for r in rates)})"
+               if len(rates) > 1 else "")
+    print(f"  {name}: {len(rates)} x {args.steps} steps, "
+          f"{args.batch / rate * 1e3:.1f} ms/step{windows}, "
           f"warmup+compile {compile_s:.1f} s, last loss {loss:.4f}, "
           f"dropout {args.dropout}, prng {args.prng}", flush=True)
     print(f"{name} {args.dtype} batch{args.batch} len{args.length} "
           f"attention={attention} "
           f"draws={_draws_label(draws)} "
           f"qkv={qkv} optimizer={opt} remat={remat}: "
-          f"{rate:.1f} samples/s", flush=True)
+          f"{rate:.1f} samples/s", flush=True)  # the median window
     if profile_dir:
       try:
         print(trace_summary.summarize(profile_dir, steps=args.profile_steps),
