@@ -134,7 +134,7 @@ def _dropout(rate, config, rngs):
 
 
 def _fused_dense(x, layers):
-  """The outputs of several nnx.Linear layers on x as one matmul, concatenated."""
+  """The outputs of several nnx.Linear layers on x as one matmul, joined."""
   kernel = jnp.concatenate([l.kernel[...] for l in layers], axis=-1)
   bias = jnp.concatenate([l.bias[...] for l in layers], axis=-1)
   x, kernel, bias = nnx.nn.dtypes.promote_dtype((x, kernel, bias),
@@ -266,13 +266,10 @@ class BertModel(nnx.Module):
       token_type_ids = jnp.zeros_like(input_ids)
     mask = jnp.asarray(attention_mask).astype(bool)
     x = self.embeddings(input_ids, token_type_ids, deterministic=deterministic)
+    apply = lambda layer, x, mask: layer(x, mask, deterministic=deterministic)
     policy = REMAT_POLICIES[self.config.remat]
-    if policy is None:
-      apply = lambda layer, x, mask: layer(x, mask, deterministic=deterministic)
-    else:
-      apply = nnx.remat(
-          lambda layer, x, mask: layer(x, mask, deterministic=deterministic),
-          policy=policy)
+    if policy is not None:  # the backward pass recomputes what it does not save
+      apply = nnx.remat(apply, policy=policy)
     for layer in self.layers:
       x = apply(layer, x, mask)
     pooled = None if self.pooler is None else jnp.tanh(self.pooler(x[:, 0]))
