@@ -2,14 +2,15 @@
 # One GPU check, run on a lent machine (about 6 minutes on one H100):
 #   1. BERT-base training throughput, bf16, batch 64, length 128 (issue 3's
 #      target: 3,500 samples/s on an H100), per line the median of three
-#      windows of 100 timed steps (each window printed too): first
-#      the previous defaults (nnx.Dropout, three q/k/v matmuls) as the
-#      baseline, then today's defaults (on a GPU: nnx.Dropout, one q/k/v
-#      matmul) with what each layer keeps for the backward pass (remat none,
-#      dots, dots_no_batch), then with AdamW on one flattened vector and with
-#      SGD (the step without Adam); each line is followed by a 10-step profile
-#      summary (benchmarks/trace_summary.py: time per kernel class, top
-#      kernels; the defaults' trace is copied to $OUT);
+#      windows of 100 timed steps (each window printed too): first the
+#      previous defaults (nnx.Dropout, three q/k/v matmuls) as the baseline;
+#      then today's defaults (on a GPU: nnx.Dropout, one q/k/v matmul) with
+#      what each layer keeps for the backward pass (remat none, dots,
+#      dots_no_batch), and with AdamW on one flattened vector and with SGD
+#      (the step without Adam), each followed by a 10-step profile summary
+#      (benchmarks/trace_summary.py: time per kernel class, top kernels; the
+#      defaults' trace is copied to $OUT); then without dropout (what dropout
+#      costs at most; not BERT's recipe);
 #   2. `kwls train` end to end on the GPU: BERT-base (random init, the
 #      bert-base-uncased vocabulary carried in .gpu_data/bert_vocab) on IMDb
 #      with KWLS soft labels, batch 64 x 128, one epoch (293 steps), bf16,
@@ -53,6 +54,8 @@ python3 benchmarks/gpu_bert_throughput.py --models bert-base --steps 100 --repea
 python3 benchmarks/gpu_bert_throughput.py --models bert-base --steps 100 --repeats 3 \
   --optimizer flat-adamw,sgd --profile "$PROFILES" ${BENCH_ARGS:-} 2>&1 \
   | tee -a "$OUT/bert_throughput.txt"
+python3 benchmarks/gpu_bert_throughput.py --models bert-base --steps 100 --repeats 3 \
+  --no-dropout ${BENCH_ARGS:-} 2>&1 | tee -a "$OUT/bert_throughput.txt"
 find "$PROFILES" -path "*-fused-adamw-none/*" -name perfetto_trace.json.gz \
   -exec cp {} "$OUT/perfetto_trace_defaults.json.gz" \; -quit
 if [[ "${GPU_EXTRA:-0}" == 1 ]]; then
