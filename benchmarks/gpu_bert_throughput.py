@@ -221,7 +221,8 @@ def main():
     print(f"{name} {args.dtype} batch{args.batch} len{args.length} "
           f"attention={attention} "
           f"draws={_draws_label(draws)} "
-          f"qkv={qkv} optimizer={opt} remat={remat}: "
+          f"qkv={qkv} optimizer={opt} remat={remat}"
+          f"{'' if args.dropout else ' dropout=off'}: "
           f"{rate:.1f} samples/s", flush=True)  # the median window
     if profile_dir:
       try:
