@@ -16,9 +16,9 @@
 #      with KWLS soft labels, batch 64 x 128, one epoch (293 steps), bf16,
 #      orbax checkpoints; its samples/s per 50-step window and final.json
 #      (benchmarks/run_throughput.py): the trainer's speed, data and all;
-#   3. with GPU_EXTRA=1 (about 2 more minutes): cuDNN fused attention (no
-#      attention dropout), MiniLM-L6 with the defaults, and `kwls train`
-#      TextCNN on IMDb with KWLS, one epoch;
+#   3. with GPU_EXTRA=1 (about 3.5 more minutes): cuDNN fused attention (no
+#      attention dropout), MiniLM-L6 with the defaults, the defaults under two
+#      XLA GEMM settings, and `kwls train` TextCNN on IMDb with KWLS, one epoch;
 #   4. with GPU_SOFT_LABELS=1, `kwls soft-labels` end to end with the JAX
 #      engine on the GPU and on the same machine's CPU (about 3 more minutes).
 # The machine has JAX with CUDA, flax and optax but no internet: the package
@@ -63,6 +63,14 @@ if [[ "${GPU_EXTRA:-0}" == 1 ]]; then
     --attention cudnn ${BENCH_ARGS:-} 2>&1 | tee -a "$OUT/bert_throughput.txt"
   python3 benchmarks/gpu_bert_throughput.py --models minilm-l6 --steps 200 \
     ${BENCH_ARGS:-} 2>&1 | tee -a "$OUT/bert_throughput.txt"
+  # XLA's GEMM emitters: Triton for every GEMM it supports (JAX's GPU
+  # performance tips), or cuBLAS only (NVIDIA JAX-Toolbox's images).
+  for flags in --xla_gpu_triton_gemm_any=true --xla_gpu_enable_triton_gemm=false; do
+    echo "XLA_FLAGS=$flags"
+    XLA_FLAGS="$flags" python3 benchmarks/gpu_bert_throughput.py \
+      --models bert-base --steps 100 --repeats 3 ${BENCH_ARGS:-} 2>&1 \
+      | tee -a "$OUT/bert_throughput.txt"
+  done
 fi
 
 echo "== kwls train on the GPU: BERT-base (random init), IMDb, KWLS, bf16, batch 64 x 128, 1 epoch"
