@@ -108,7 +108,7 @@ def throughput(name, *, batch, length, steps, warmup, dtype, attention,
   """Samples per second of the train step, warmup excluded.
 
   Returns (median samples/s, samples/s of each of `repeats` timed windows of
-  `steps` steps, warmup seconds, last loss).
+  `steps` steps, warmup seconds, last loss, XLA's temporary bytes or None).
 
   With profile_dir, `profile_steps` more steps run under jax.profiler.trace
   after the timed ones (a Perfetto trace for benchmarks/trace_summary.py).
@@ -127,6 +127,10 @@ def throughput(name, *, batch, length, steps, warmup, dtype, attention,
     state, loss = step(state, data)
   jax.block_until_ready((state, loss))
   compile_s = time.perf_counter() - start
+  # XLA's temporary buffers for one step (activations kept for the backward
+  # pass among them); the executable comes from jit's cache, no recompiling.
+  analysis = step.lower(state, data).compile().memory_analysis()
+  temp_bytes = getattr(analysis, "temp_size_in_bytes", None)
   windows = []
   for _ in range(repeats):
     start = time.perf_counter()
@@ -145,7 +149,7 @@ def throughput(name, *, batch, length, steps, warmup, dtype, attention,
   if not np.isfinite(float(loss)):
     raise FloatingPointError(f"{name}: loss is {float(loss)}")
   rates = [steps * batch / w for w in windows]
-  return statistics.median(rates), rates, compile_s, float(loss)
+  return statistics.median(rates), rates, compile_s, float(loss), temp_bytes
 
 
 def _draws_label(draws: str) -> str:
@@ -206,7 +210,7 @@ def main():
     label = f"{name}-{attention}-{draws}-{qkv}-{opt}-{remat}"
     profile_dir = (os.path.join(args.profile, label) if args.profile
                    else None)
-    rate, rates, compile_s, loss = throughput(
+    rate, rates, compile_s, loss, temp_bytes = throughput(
         name, batch=args.batch, length=args.length, steps=args.steps,
         warmup=args.warmup, dtype=args.dtype, attention=attention,
         dropout=args.dropout, draws=draws, fused_qkv=qkv == "fused",
@@ -214,9 +218,11 @@ def main():
         profile_steps=args.profile_steps, repeats=args.repeats)
     windows = (f" (windows: {', '.join(f'{r:.1f}' for r in rates)})"
                if len(rates) > 1 else "")
+    memory = (f"XLA temp {temp_bytes / 2**30:.2f} GiB, "
+              if temp_bytes is not None else "")
     print(f"  {name}: {len(rates)} x {args.steps} steps, "
           f"{args.batch / rate * 1e3:.1f} ms/step{windows}, "
-          f"warmup+compile {compile_s:.1f} s, last loss {loss:.4f}, "
+          f"warmup+compile {compile_s:.1f} s, last loss {loss:.4f}, {memory}"
           f"dropout {args.dropout}, prng {args.prng}", flush=True)
     print(f"{name} {args.dtype} batch{args.batch} len{args.length} "
           f"attention={attention} "
