@@ -101,6 +101,20 @@ def make_step(graphdef, treedef, dropout=True):
   return step
 
 
+def build(name, *, batch, length, dtype, attention, dropout, draws, fused_qkv,
+          optimizer, remat):
+  """(jitted step, flat state, batch on device) of a variant."""
+  config = CONFIGS[name](attention_impl=attention, dropout_draws=draws,
+                         fused_qkv=fused_qkv, remat=remat)
+  model = bert.BertClassifier(config, NUM_LABELS, rngs=nnx.Rngs(0),
+                              dtype=DTYPES[dtype], param_dtype=jnp.float32)
+  optimizer = nnx.Optimizer(model, make_tx(optimizer), wrt=nnx.Param)
+  graphdef, state = nnx.split((model, optimizer))
+  state, treedef = jax.tree.flatten(state)
+  step = make_step(graphdef, treedef, dropout)
+  return step, state, make_batch(config, batch, length)
+
+
 def throughput(name, *, batch, length, steps, warmup, dtype, attention,
                dropout=True, draws="auto", fused_qkv=True, optimizer="adamw",
                remat="none",
@@ -113,15 +127,10 @@ def throughput(name, *, batch, length, steps, warmup, dtype, attention,
   With profile_dir, `profile_steps` more steps run under jax.profiler.trace
   after the timed ones (a Perfetto trace for benchmarks/trace_summary.py).
   """
-  config = CONFIGS[name](attention_impl=attention, dropout_draws=draws,
-                         fused_qkv=fused_qkv, remat=remat)
-  model = bert.BertClassifier(config, NUM_LABELS, rngs=nnx.Rngs(0),
-                              dtype=DTYPES[dtype], param_dtype=jnp.float32)
-  optimizer = nnx.Optimizer(model, make_tx(optimizer), wrt=nnx.Param)
-  graphdef, state = nnx.split((model, optimizer))
-  state, treedef = jax.tree.flatten(state)
-  step = make_step(graphdef, treedef, dropout)
-  data = make_batch(config, batch, length)
+  step, state, data = build(name, batch=batch, length=length, dtype=dtype,
+                            attention=attention, dropout=dropout, draws=draws,
+                            fused_qkv=fused_qkv, optimizer=optimizer,
+                            remat=remat)
   start = time.perf_counter()
   for _ in range(warmup):
     state, loss = step(state, data)
@@ -190,6 +199,10 @@ def main():
                       help="what a layer keeps for the backward pass: none, "
                       "dots, dots_no_batch or nothing (BertConfig.remat); a "
                       "comma list runs each")
+  parser.add_argument("--memory-only", action="store_true",
+                      help="compile each variant and print XLA's memory "
+                      "figures for one step (temporary buffers, arguments, "
+                      "outputs) without running it")
   parser.add_argument("--profile", metavar="DIR",
                       help="after timing, trace --profile-steps more steps of "
                       "each variant into DIR/<variant> and print where the "
@@ -208,6 +221,17 @@ def main():
     if qkv not in ("fused", "separate"):
       parser.error(f"--qkv: {qkv!r} is not fused or separate")
     label = f"{name}-{attention}-{draws}-{qkv}-{opt}-{remat}"
+    if args.memory_only:
+      step, state, data = build(
+          name, batch=args.batch, length=args.length, dtype=args.dtype,
+          attention=attention, dropout=args.dropout, draws=draws,
+          fused_qkv=qkv == "fused", optimizer=opt, remat=remat)
+      m = step.lower(state, data).compile().memory_analysis()
+      print(f"{label} {args.dtype} batch{args.batch} len{args.length}: "
+            f"XLA temp {m.temp_size_in_bytes / 2**30:.2f} GiB, arguments "
+            f"{m.argument_size_in_bytes / 2**30:.2f} GiB, outputs "
+            f"{m.output_size_in_bytes / 2**30:.2f} GiB", flush=True)
+      continue
     profile_dir = (os.path.join(args.profile, label) if args.profile
                    else None)
     rate, rates, compile_s, loss, temp_bytes = throughput(
