@@ -67,7 +67,8 @@ class BertConfig:
   # "none" (everything autodiff saves), "dots" (matmul outputs; layer norms,
   # GELU, softmax and dropout masks are recomputed), "dots_no_batch" (weight
   # matmul outputs only) or "nothing" (the layer input; all recomputed). On
-  # the CPU, XLA's schedule keeps most of the memory anyway (README).
+  # a CPU it saves memory only with XLA_FLAGS=
+  # --xla_cpu_enable_concurrency_optimized_scheduler=false (README).
   remat: str = "none"
 
   def __post_init__(self):
