@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# One GPU check, run on a lent machine (about 6 minutes on one H100):
+# One GPU check, run on a lent machine (about 5.5 minutes on one H100):
 #   1. BERT-base training throughput, bf16, batch 64, length 128 (issue 3's
 #      target: 3,500 samples/s on an H100), per line the median of three
 #      windows of 100 timed steps (each window printed too): first the
 #      previous defaults (nnx.Dropout, three q/k/v matmuls) as the baseline;
 #      then today's defaults (on a GPU: nnx.Dropout, one q/k/v matmul) with
-#      what each layer keeps for the backward pass (remat none, dots,
-#      dots_no_batch), and with AdamW on one flattened vector and with SGD
-#      (the step without Adam), each followed by a 10-step profile summary
+#      what each layer keeps for the backward pass (remat none, dots), and
+#      with AdamW on one flattened vector (one update kernel instead of one
+#      per parameter), each followed by a 10-step profile summary
 #      (benchmarks/trace_summary.py: time per kernel class, top kernels; the
 #      defaults' trace is copied to $OUT); then without dropout (what dropout
 #      costs at most; not BERT's recipe);
@@ -16,8 +16,9 @@
 #      with KWLS soft labels, batch 64 x 128, one epoch (293 steps), bf16,
 #      orbax checkpoints; its samples/s per 50-step window and final.json
 #      (benchmarks/run_throughput.py): the trainer's speed, data and all;
-#   3. with GPU_EXTRA=1 (about 3.5 more minutes): cuDNN fused attention (no
-#      attention dropout), MiniLM-L6 with the defaults, the defaults under two
+#   3. with GPU_EXTRA=1 (about 5 more minutes): cuDNN fused attention (no
+#      attention dropout), MiniLM-L6 with the defaults, remat dots_no_batch,
+#      SGD instead of AdamW (what Adam's update costs), the defaults under two
 #      XLA GEMM settings, and `kwls train` TextCNN on IMDb with KWLS, one epoch;
 #   4. with GPU_SOFT_LABELS=1, `kwls soft-labels` end to end with the JAX
 #      engine on the GPU and on the same machine's CPU (about 3 more minutes).
@@ -49,10 +50,10 @@ echo "== BERT-base training throughput (bf16, batch 64, length 128)"
 python3 benchmarks/gpu_bert_throughput.py --models bert-base --steps 100 --repeats 3 \
   --draws nnx --qkv separate ${BENCH_ARGS:-} 2>&1 | tee "$OUT/bert_throughput.txt"
 python3 benchmarks/gpu_bert_throughput.py --models bert-base --steps 100 --repeats 3 \
-  --remat none,dots,dots_no_batch --profile "$PROFILES" ${BENCH_ARGS:-} 2>&1 \
+  --remat none,dots --profile "$PROFILES" ${BENCH_ARGS:-} 2>&1 \
   | tee -a "$OUT/bert_throughput.txt"
 python3 benchmarks/gpu_bert_throughput.py --models bert-base --steps 100 --repeats 3 \
-  --optimizer flat-adamw,sgd --profile "$PROFILES" ${BENCH_ARGS:-} 2>&1 \
+  --optimizer flat-adamw --profile "$PROFILES" ${BENCH_ARGS:-} 2>&1 \
   | tee -a "$OUT/bert_throughput.txt"
 python3 benchmarks/gpu_bert_throughput.py --models bert-base --steps 100 --repeats 3 \
   --no-dropout ${BENCH_ARGS:-} 2>&1 | tee -a "$OUT/bert_throughput.txt"
@@ -63,6 +64,12 @@ if [[ "${GPU_EXTRA:-0}" == 1 ]]; then
     --attention cudnn ${BENCH_ARGS:-} 2>&1 | tee -a "$OUT/bert_throughput.txt"
   python3 benchmarks/gpu_bert_throughput.py --models minilm-l6 --steps 200 \
     ${BENCH_ARGS:-} 2>&1 | tee -a "$OUT/bert_throughput.txt"
+  python3 benchmarks/gpu_bert_throughput.py --models bert-base --steps 100 \
+    --repeats 3 --remat dots_no_batch ${BENCH_ARGS:-} 2>&1 \
+    | tee -a "$OUT/bert_throughput.txt"
+  python3 benchmarks/gpu_bert_throughput.py --models bert-base --steps 100 \
+    --repeats 3 --optimizer sgd ${BENCH_ARGS:-} 2>&1 \
+    | tee -a "$OUT/bert_throughput.txt"
   # XLA's GEMM emitters: Triton for every GEMM it supports (JAX's GPU
   # performance tips), or cuBLAS only (NVIDIA JAX-Toolbox's images).
   for flags in --xla_gpu_triton_gemm_any=true --xla_gpu_enable_triton_gemm=false; do
