@@ -115,11 +115,18 @@ def build(name, *, batch, length, dtype, attention, dropout, draws, fused_qkv,
   return step, state, make_batch(config, batch, length)
 
 
-def throughput(name, *, batch, length, steps, warmup, dtype, attention,
-               dropout=True, draws="auto", fused_qkv=True, optimizer="adamw",
-               remat="none",
-               profile_dir=None, profile_steps=10, repeats=1):
-  """Samples per second of the train step, warmup excluded.
+def memory_analysis(step, state, data):
+  """XLA's memory figures of one step (temporary buffers, arguments, outputs).
+
+  After the step has run, the executable comes from jit's cache: no
+  recompiling.
+  """
+  return step.lower(state, data).compile().memory_analysis()
+
+
+def throughput(step, state, data, *, name, batch, steps, warmup, repeats=1,
+               profile_dir=None, profile_steps=10):
+  """Samples per second of a built step (build()), warmup excluded.
 
   Returns (median samples/s, samples/s of each of `repeats` timed windows of
   `steps` steps, warmup seconds, last loss, XLA's temporary bytes or None).
@@ -127,19 +134,14 @@ def throughput(name, *, batch, length, steps, warmup, dtype, attention,
   With profile_dir, `profile_steps` more steps run under jax.profiler.trace
   after the timed ones (a Perfetto trace for benchmarks/trace_summary.py).
   """
-  step, state, data = build(name, batch=batch, length=length, dtype=dtype,
-                            attention=attention, dropout=dropout, draws=draws,
-                            fused_qkv=fused_qkv, optimizer=optimizer,
-                            remat=remat)
   start = time.perf_counter()
   for _ in range(warmup):
     state, loss = step(state, data)
   jax.block_until_ready((state, loss))
   compile_s = time.perf_counter() - start
-  # XLA's temporary buffers for one step (activations kept for the backward
-  # pass among them); the executable comes from jit's cache, no recompiling.
-  analysis = step.lower(state, data).compile().memory_analysis()
-  temp_bytes = getattr(analysis, "temp_size_in_bytes", None)
+  # XLA's temporary buffers (activations kept for the backward pass among them)
+  temp_bytes = getattr(memory_analysis(step, state, data),
+                       "temp_size_in_bytes", None)
   windows = []
   for _ in range(repeats):
     start = time.perf_counter()
@@ -221,12 +223,12 @@ def main():
     if qkv not in ("fused", "separate"):
       parser.error(f"--qkv: {qkv!r} is not fused or separate")
     label = f"{name}-{attention}-{draws}-{qkv}-{opt}-{remat}"
+    step, state, data = build(
+        name, batch=args.batch, length=args.length, dtype=args.dtype,
+        attention=attention, dropout=args.dropout, draws=draws,
+        fused_qkv=qkv == "fused", optimizer=opt, remat=remat)
     if args.memory_only:
-      step, state, data = build(
-          name, batch=args.batch, length=args.length, dtype=args.dtype,
-          attention=attention, dropout=args.dropout, draws=draws,
-          fused_qkv=qkv == "fused", optimizer=opt, remat=remat)
-      m = step.lower(state, data).compile().memory_analysis()
+      m = memory_analysis(step, state, data)
       print(f"{label} {args.dtype} batch{args.batch} len{args.length}: "
             f"XLA temp {m.temp_size_in_bytes / 2**30:.2f} GiB, arguments "
             f"{m.argument_size_in_bytes / 2**30:.2f} GiB, outputs "
@@ -235,11 +237,9 @@ def main():
     profile_dir = (os.path.join(args.profile, label) if args.profile
                    else None)
     rate, rates, compile_s, loss, temp_bytes = throughput(
-        name, batch=args.batch, length=args.length, steps=args.steps,
-        warmup=args.warmup, dtype=args.dtype, attention=attention,
-        dropout=args.dropout, draws=draws, fused_qkv=qkv == "fused",
-        optimizer=opt, remat=remat, profile_dir=profile_dir,
-        profile_steps=args.profile_steps, repeats=args.repeats)
+        step, state, data, name=label, batch=args.batch, steps=args.steps,
+        warmup=args.warmup, repeats=args.repeats, profile_dir=profile_dir,
+        profile_steps=args.profile_steps)
     windows = (f" (windows: {', '.join(f'{r:.1f}' for r in rates)})"
                if len(rates) > 1 else "")
     memory = (f"XLA temp {temp_bytes / 2**30:.2f} GiB, "
