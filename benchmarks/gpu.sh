@@ -46,37 +46,31 @@ python3 -c "import jax, flax; print('jax', jax.__version__, 'flax', flax.__versi
 PROFILES="${TMPDIR:-/tmp}/kwls_gpu/profile"
 rm -rf "$PROFILES"
 
+# One benchmark call: median of three 100-step windows unless overridden; its
+# output is appended to bert_throughput.txt.
+bench() {
+  python3 benchmarks/gpu_bert_throughput.py --steps 100 --repeats 3 "$@" \
+    ${BENCH_ARGS:-} 2>&1 | tee -a "$OUT/bert_throughput.txt"
+}
+
 echo "== BERT-base training throughput (bf16, batch 64, length 128)"
-python3 benchmarks/gpu_bert_throughput.py --models bert-base --steps 100 --repeats 3 \
-  --draws nnx --qkv separate ${BENCH_ARGS:-} 2>&1 | tee "$OUT/bert_throughput.txt"
-python3 benchmarks/gpu_bert_throughput.py --models bert-base --steps 100 --repeats 3 \
-  --remat none,dots --profile "$PROFILES" ${BENCH_ARGS:-} 2>&1 \
-  | tee -a "$OUT/bert_throughput.txt"
-python3 benchmarks/gpu_bert_throughput.py --models bert-base --steps 100 --repeats 3 \
-  --optimizer flat-adamw --profile "$PROFILES" ${BENCH_ARGS:-} 2>&1 \
-  | tee -a "$OUT/bert_throughput.txt"
-python3 benchmarks/gpu_bert_throughput.py --models bert-base --steps 100 --repeats 3 \
-  --no-dropout ${BENCH_ARGS:-} 2>&1 | tee -a "$OUT/bert_throughput.txt"
+: > "$OUT/bert_throughput.txt"
+bench --models bert-base --draws nnx --qkv separate
+bench --models bert-base --remat none,dots --profile "$PROFILES"
+bench --models bert-base --optimizer flat-adamw --profile "$PROFILES"
+bench --models bert-base --no-dropout
 find "$PROFILES" -path "*-fused-adamw-none/*" -name perfetto_trace.json.gz \
   -exec cp {} "$OUT/perfetto_trace_defaults.json.gz" \; -quit
 if [[ "${GPU_EXTRA:-0}" == 1 ]]; then
-  python3 benchmarks/gpu_bert_throughput.py --models bert-base \
-    --attention cudnn ${BENCH_ARGS:-} 2>&1 | tee -a "$OUT/bert_throughput.txt"
-  python3 benchmarks/gpu_bert_throughput.py --models minilm-l6 --steps 200 \
-    ${BENCH_ARGS:-} 2>&1 | tee -a "$OUT/bert_throughput.txt"
-  python3 benchmarks/gpu_bert_throughput.py --models bert-base --steps 100 \
-    --repeats 3 --remat dots_no_batch ${BENCH_ARGS:-} 2>&1 \
-    | tee -a "$OUT/bert_throughput.txt"
-  python3 benchmarks/gpu_bert_throughput.py --models bert-base --steps 100 \
-    --repeats 3 --optimizer sgd ${BENCH_ARGS:-} 2>&1 \
-    | tee -a "$OUT/bert_throughput.txt"
+  bench --models bert-base --attention cudnn --steps 50 --repeats 1
+  bench --models minilm-l6 --steps 200 --repeats 1
+  bench --models bert-base --remat dots_no_batch
+  bench --models bert-base --optimizer sgd
   # XLA's GEMM emitters: Triton for every GEMM it supports (JAX's GPU
   # performance tips), or cuBLAS only (NVIDIA JAX-Toolbox's images).
   for flags in --xla_gpu_triton_gemm_any=true --xla_gpu_enable_triton_gemm=false; do
     echo "XLA_FLAGS=$flags"
-    XLA_FLAGS="$flags" python3 benchmarks/gpu_bert_throughput.py \
-      --models bert-base --steps 100 --repeats 3 ${BENCH_ARGS:-} 2>&1 \
-      | tee -a "$OUT/bert_throughput.txt"
+    XLA_FLAGS="$flags" bench --models bert-base
   done
 fi
 
