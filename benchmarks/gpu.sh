@@ -1,33 +1,42 @@
 #!/usr/bin/env bash
-# One GPU check, run on a lent machine (about 5.5 minutes on one H100):
-#   1. BERT-base training throughput, bf16, batch 64, length 128 (issue 3's
+# One GPU check, run on a lent machine (about 6 minutes on one H100):
+#   1. one BERT-base attention (batch 64 x 128, 12 heads of 64, bf16),
+#      forward + backward, per implementation (benchmarks/gpu_attention.py):
+#      XLA einsums with BERT's dropout mask, the same with the fused kernel's
+#      hashed mask, cuDNN (no dropout), and the Pallas kernel
+#      (kwls_jax/models/attention_kernel.py) in several block/warp settings,
+#      each checked against the einsum reference on the device;
+#   2. BERT-base training throughput, bf16, batch 64, length 128 (issue 3's
 #      target: 3,500 samples/s on an H100), per line the median of three
 #      windows of 100 timed steps (each window printed too): first the
 #      previous defaults (nnx.Dropout, three q/k/v matmuls) as the baseline;
-#      then today's defaults (on a GPU: nnx.Dropout, one q/k/v matmul) with
-#      what each layer keeps for the backward pass (remat none, dots), and
-#      with AdamW on one flattened vector (one update kernel instead of one
-#      per parameter), each followed by a 10-step profile summary
-#      (benchmarks/trace_summary.py: time per kernel class, top kernels; the
-#      defaults' trace is copied to $OUT); then without dropout (what dropout
-#      costs at most; not BERT's recipe);
-#   2. `kwls train` end to end on the GPU: BERT-base (random init, the
+#      then today's defaults (on a GPU: nnx.Dropout, one q/k/v matmul, einsum
+#      attention); the same with the Pallas attention kernel (attention
+#      dropout kept), in its fastest correct setting from step 1 and the
+#      default one; and with AdamW on one flattened vector (one update kernel
+#      instead of one per parameter); each followed by a 10-step profile
+#      summary (benchmarks/trace_summary.py: time per kernel class, top
+#      kernels; the defaults' trace is copied to $OUT);
+#   3. `kwls train` end to end on the GPU: BERT-base (random init, the
 #      bert-base-uncased vocabulary carried in .gpu_data/bert_vocab) on IMDb
 #      with KWLS soft labels, batch 64 x 128, one epoch (293 steps), bf16,
 #      orbax checkpoints; its samples/s per 50-step window and final.json
 #      (benchmarks/run_throughput.py): the trainer's speed, data and all;
-#   3. with GPU_EXTRA=1 (about 5 more minutes): cuDNN fused attention (no
-#      attention dropout), MiniLM-L6 with the defaults, remat dots_no_batch,
-#      SGD instead of AdamW (what Adam's update costs), the defaults under two
-#      XLA GEMM settings, and `kwls train` TextCNN on IMDb with KWLS, one epoch;
-#   4. with GPU_SOFT_LABELS=1, `kwls soft-labels` end to end with the JAX
+#   4. with GPU_EXTRA=1 (about 6 more minutes): remat dots and
+#      dots_no_batch, no dropout at all (what dropout costs at most; not
+#      BERT's recipe), cuDNN fused attention (no attention dropout),
+#      MiniLM-L6 with the defaults and with the Pallas kernel, SGD instead of
+#      AdamW (what Adam's update costs), the defaults under two XLA GEMM
+#      settings, and `kwls train` TextCNN on IMDb with KWLS, one epoch;
+#   5. with GPU_SOFT_LABELS=1, `kwls soft-labels` end to end with the JAX
 #      engine on the GPU and on the same machine's CPU (about 3 more minutes).
 # The machine has JAX with CUDA, flax and optax but no internet: the package
 # runs from the checkout (PYTHONPATH), and the corpora, the BERT vocabulary and
 # pure-Python packages it may lack (tqdm, tokenizers) travel in an ignored
 # folder named by KWLS_SHARED_DATASETS (default .gpu_data), built by
 #   bash benchmarks/prepare_gpu_data.sh
-# Smoke test on a CPU (about 3 minutes), with tiny shapes:
+# Smoke test on a CPU (about 4 minutes), with tiny shapes:
+#   ATTENTION_ARGS="--batch 2 --length 32 --heads 2 --depth 16 --steps 2 --repeats 1 --impls einsum-nnx,pallas:16x16x4x2,pallas:32x16x4x2" \
 #   BENCH_ARGS="--models minilm-l6 --batch 2 --length 16 --steps 2 --profile-steps 2" \
 #   BERT_TRAIN_SET="--set max_steps=3 --set model.options.num_hidden_layers=1 --set model.max_length=16" \
 #   OUT=/tmp/gpu_smoke bash benchmarks/gpu.sh
@@ -53,18 +62,33 @@ bench() {
     ${BENCH_ARGS:-} 2>&1 | tee -a "$OUT/bert_throughput.txt"
 }
 
+echo "== one attention, forward + backward (bf16, batch 64, length 128)"
+python3 benchmarks/gpu_attention.py ${ATTENTION_ARGS:-} 2>&1 \
+  | tee "$OUT/attention.txt"
+# The fastest Pallas setting whose results match the reference ("ok").
+KERNEL=$(awk '/^pallas:/ && / ok$/ {sub(/^pallas:/, "", $1);
+  sub(/:$/, "", $1); print $2, $1}' "$OUT/attention.txt" | sort -g \
+  | head -1 | cut -d" " -f2)
+KERNELS="64x64x4x2"
+[[ -n "$KERNEL" && "$KERNEL" != 64x64x4x2 ]] && KERNELS="$KERNEL,$KERNELS"
+echo "Pallas kernel settings for BERT: $KERNELS"
+
 echo "== BERT-base training throughput (bf16, batch 64, length 128)"
 : > "$OUT/bert_throughput.txt"
 bench --models bert-base --draws nnx --qkv separate
-bench --models bert-base --remat none,dots --profile "$PROFILES"
+bench --models bert-base --profile "$PROFILES"
+bench --models bert-base --attention pallas --kernel "$KERNELS" \
+  --profile "$PROFILES"
 bench --models bert-base --optimizer flat-adamw --profile "$PROFILES"
-bench --models bert-base --no-dropout
-find "$PROFILES" -path "*-fused-adamw-none/*" -name perfetto_trace.json.gz \
+find "$PROFILES" -path "*-einsum-auto-fused-adamw-none/*" \
+  -name perfetto_trace.json.gz \
   -exec cp {} "$OUT/perfetto_trace_defaults.json.gz" \; -quit
 if [[ "${GPU_EXTRA:-0}" == 1 ]]; then
+  bench --models bert-base --remat dots,dots_no_batch
+  bench --models bert-base --no-dropout
   bench --models bert-base --attention cudnn --steps 50 --repeats 1
-  bench --models minilm-l6 --steps 200 --repeats 1
-  bench --models bert-base --remat dots_no_batch
+  bench --models minilm-l6 --attention einsum,pallas --kernel "$KERNELS" \
+    --steps 200 --repeats 1
   bench --models bert-base --optimizer sgd
   # XLA's GEMM emitters: Triton for every GEMM it supports (JAX's GPU
   # performance tips), or cuBLAS only (NVIDIA JAX-Toolbox's images).

@@ -26,6 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from kwls_jax.models import attention_kernel
 from kwls_jax.models import bert
 from kwls_jax.training import config as config_lib
 from kwls_jax.training import loss as loss_lib
@@ -168,6 +169,17 @@ def _draws_label(draws: str) -> str:
   return f"{resolved}(auto)" if draws == "auto" else draws
 
 
+def set_kernel(parser, kernel: str):
+  """Sets the pallas kernel's options from "QxKxWxS" (see --kernel)."""
+  try:
+    bq, bk, warps, stages = map(int, kernel.split("x"))
+  except ValueError:
+    parser.error(f"--kernel: {kernel!r} is not block_q x block_k x warps x "
+                 "stages, e.g. 64x64x4x2")
+  attention_kernel.KERNEL_OPTIONS.update(
+      block_q=bq, block_k=bk, num_warps=warps, num_stages=stages)
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--models", default="bert-base,minilm-l6")
@@ -180,8 +192,12 @@ def main():
   parser.add_argument("--warmup", type=int, default=3)
   parser.add_argument("--dtype", choices=list(DTYPES), default="bf16")
   parser.add_argument("--attention", default="einsum",
-                      help="einsum (keeps attention dropout), xla or cudnn "
-                      "(fused, no attention dropout); a comma list runs each")
+                      help="einsum (keeps attention dropout), pallas (the "
+                      "same, one fused kernel), xla or cudnn (fused, no "
+                      "attention dropout); a comma list runs each")
+  parser.add_argument("--kernel", default="64x64x4x2",
+                      help="the pallas kernel's block_q x block_k x Triton "
+                      "warps x stages; a comma list runs each")
   parser.add_argument("--draws", default="auto",
                       help="dropout masks: auto (BERT's default: bits16 on "
                       "CPU, nnx elsewhere), bits16 (kwls_jax.models.dropout) "
@@ -218,11 +234,20 @@ def main():
   variants = itertools.product(
       args.models.split(","), args.attention.split(","),
       args.draws.split(","), args.qkv.split(","), args.optimizer.split(","),
-      args.remat.split(","))
-  for name, attention, draws, qkv, opt, remat in variants:
+      args.remat.split(","), args.kernel.split(","))
+  seen = set()
+  for name, attention, draws, qkv, opt, remat, kernel in variants:
     if qkv not in ("fused", "separate"):
       parser.error(f"--qkv: {qkv!r} is not fused or separate")
-    label = f"{name}-{attention}-{draws}-{qkv}-{opt}-{remat}"
+    if attention != "pallas":
+      kernel = ""  # one run, whatever --kernel lists
+    else:
+      set_kernel(parser, kernel)
+    shown = attention + (kernel and f":{kernel}")
+    label = f"{name}-{shown}-{draws}-{qkv}-{opt}-{remat}"
+    if label in seen:
+      continue
+    seen.add(label)
     step, state, data = build(
         name, batch=args.batch, length=args.length, dtype=args.dtype,
         attention=attention, dropout=args.dropout, draws=draws,
@@ -249,7 +274,7 @@ def main():
           f"warmup+compile {compile_s:.1f} s, last loss {loss:.4f}, {memory}"
           f"dropout {args.dropout}, prng {args.prng}", flush=True)
     print(f"{name} {args.dtype} batch{args.batch} len{args.length} "
-          f"attention={attention} "
+          f"attention={shown} "
           f"draws={_draws_label(draws)} "
           f"qkv={qkv} optimizer={opt} remat={remat}"
           f"{'' if args.dropout else ' dropout=off'}: "

@@ -24,7 +24,7 @@ import re
 
 # First match wins; tested on the lower-cased kernel name plus its HLO op.
 CLASSES = (
-    ("fused attention", r"fmha|flash|cudnn"),
+    ("fused attention", r"fmha|flash|cudnn|kwls_attention"),
     ("matmul", r"gemm|xmma|cutlass|cublas|matmul|\bdot|triton_gemm|nvjet"),
     ("random numbers", r"threefry|philox|rng|random"),
     ("reduction", r"reduce|softmax|norm"),

@@ -15,6 +15,7 @@ from flax import nnx
 import jax
 import jax.numpy as jnp
 
+from kwls_jax.models import attention_kernel
 from kwls_jax.models import dropout as dropout_lib
 
 _ACTIVATIONS = {
@@ -31,6 +32,9 @@ REMAT_POLICIES = {
     "dots_no_batch": jax.checkpoint_policies.dots_with_no_batch_dims_saveable,
     "nothing": jax.checkpoint_policies.nothing_saveable,
 }
+
+
+ATTENTION_IMPLS = ("einsum", "pallas", "xla", "cudnn")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,6 +55,8 @@ class BertConfig:
   layer_norm_eps: float = 1e-12
   pad_token_id: int = 0
   # "einsum": explicit softmax with attention dropout (as in BERT);
+  # "pallas": the same in one fused kernel (attention_kernel.py; Triton on
+  # GPUs, interpreted on a CPU), its dropout mask a hash of the position;
   # "xla" / "cudnn": jax.nn.dot_product_attention, no attention dropout;
   # "cudnn" assumes right padding (it takes key lengths, not a mask).
   attention_impl: str = "einsum"
@@ -72,6 +78,9 @@ class BertConfig:
   remat: str = "none"
 
   def __post_init__(self):
+    if self.attention_impl not in ATTENTION_IMPLS:
+      raise ValueError(f"unsupported attention_impl {self.attention_impl!r}: "
+                       f"one of {ATTENTION_IMPLS}")
     if self.dropout_draws not in ("auto", "bits16", "nnx"):
       raise ValueError(f"unsupported dropout_draws {self.dropout_draws!r}")
     if self.remat not in REMAT_POLICIES:
@@ -209,6 +218,9 @@ class BertSelfAttention(nnx.Module):
       probs = jax.nn.softmax(scores, axis=-1).astype(v.dtype)
       probs = self.dropout(probs, deterministic=deterministic)
       out = jnp.einsum("bnqk,bknd->bqnd", probs, v)
+    elif self.impl == "pallas":
+      rate, seed = self._dropout_seed(deterministic)
+      out = attention_kernel.fused_attention(q, k, v, mask, seed, rate)
     elif self.impl == "cudnn":
       lengths = jnp.sum(mask, axis=-1, dtype=jnp.int32)
       out = jax.nn.dot_product_attention(
@@ -217,6 +229,21 @@ class BertSelfAttention(nnx.Module):
       out = jax.nn.dot_product_attention(
           q, k, v, mask=mask[:, None, None, :], implementation=self.impl)
     return out.reshape(b, t, -1)
+
+
+  def _dropout_seed(self, deterministic):
+    """(rate, uint32[2] seed) of the attention dropout; (0, None) when off."""
+    dropout = self.dropout
+    if deterministic is None:
+      deterministic = dropout.deterministic
+    if deterministic is None:
+      raise ValueError("pass deterministic= to the model (or set it on its "
+                       "dropout layers) for attention dropout")
+    if deterministic or dropout.rate == 0:
+      return 0.0, None
+    if dropout.rngs is None:
+      raise ValueError("attention dropout needs the model built with rngs")
+    return dropout.rate, attention_kernel.dropout_seed(dropout.rngs())
 
 
 class BertLayer(nnx.Module):

@@ -52,6 +52,7 @@ def test_busy_time_is_the_union_of_intervals():
     ("loop_threefry2x32_fusion", "fusion.12", "random numbers"),
     ("input_reduce_fusion_3", "", "reduction"),
     ("cudnn_generated_fort_native_sdpa", "", "fused attention"),
+    ("kwls_attention_dkdv", "custom-call.5", "fused attention"),
     ("transpose_copy_fusion", "", "data movement"),
     ("loop_multiply_fusion_7", "fusion.9", "other fusion"),
     ("some_kernel", "", "other"),

@@ -62,6 +62,55 @@ def test_fused_attention_matches_einsum(model):
                              _forward(fused, IDS).last_hidden_state, atol=1e-5)
 
 
+def _loss_and_grads(model, deterministic):
+  labels = jnp.array([0, 2])
+
+  def loss(model):
+    logits = model(IDS, IDS != 0, deterministic=deterministic)
+    return -jnp.mean(jax.nn.log_softmax(logits)[jnp.arange(2), labels])
+
+  return nnx.value_and_grad(loss)(model)
+
+
+def test_pallas_attention_matches_einsum_without_dropout():
+  pallas = bert.BertConfig(**{**CONFIG.__dict__, "attention_impl": "pallas"})
+  l1, g1 = _loss_and_grads(bert.BertClassifier(CONFIG, 3, rngs=nnx.Rngs(0)),
+                           True)
+  l2, g2 = _loss_and_grads(bert.BertClassifier(pallas, 3, rngs=nnx.Rngs(0)),
+                           True)
+  np.testing.assert_allclose(l1, l2, rtol=1e-6)
+  for a, b in zip(jax.tree.leaves(g1), jax.tree.leaves(g2)):
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-7)
+
+
+def test_pallas_attention_dropout_is_the_kernels_mask(monkeypatch):
+  """In training, the model hands the kernel its dropout rate and a seed
+  from its dropout stream: swapping in the einsum reference changes nothing."""
+  config = bert.BertConfig(**{**CONFIG.__dict__, "attention_impl": "pallas",
+                              "hidden_dropout_prob": 0.0,
+                              "attention_probs_dropout_prob": 0.3})
+  kernel = bert.BertClassifier(config, 3, rngs=nnx.Rngs(0))
+  got = [_loss_and_grads(kernel, False) for _ in range(2)]
+  assert float(got[0][0]) != float(got[1][0])  # a new mask each step
+  clean, _ = _loss_and_grads(kernel, True)
+  assert float(clean) not in (float(got[0][0]), float(got[1][0]))
+  monkeypatch.setattr(
+      bert.attention_kernel, "fused_attention",
+      lambda q, k, v, mask, seed, rate: bert.attention_kernel.
+      reference_attention(q, k, v, mask, seed, rate))
+  reference = bert.BertClassifier(config, 3, rngs=nnx.Rngs(0))
+  for (l1, g1), (l2, g2) in zip(
+      got, [_loss_and_grads(reference, False) for _ in range(2)]):
+    np.testing.assert_allclose(l1, l2, rtol=1e-6)
+    for a, b in zip(jax.tree.leaves(g1), jax.tree.leaves(g2)):
+      np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-7)
+
+
+def test_unknown_attention_impl_is_refused():
+  with pytest.raises(ValueError, match="attention_impl"):
+    bert.BertConfig(attention_impl="flash")
+
+
 def test_bf16_compute_keeps_float32_params():
   model = bert.BertClassifier(CONFIG, 3, rngs=nnx.Rngs(0), dtype=jnp.bfloat16)
   params = jax.tree.leaves(nnx.state(model, nnx.Param))
@@ -137,11 +186,14 @@ def test_dropout_draws_auto_is_bits16_on_cpu_and_nnx_on_accelerators():
   assert type(model.dropout) is expected  # pylint: disable=unidiomatic-typecheck
 
 
-@pytest.mark.parametrize("draws", ["nnx", "bits16"])
-def test_remat_policies_recompute_the_same_dropout_and_gradients(draws):
+@pytest.mark.parametrize("draws,attention", [
+    ("nnx", "einsum"), ("bits16", "einsum"), ("auto", "pallas")])
+def test_remat_policies_recompute_the_same_dropout_and_gradients(draws,
+                                                                  attention):
   def run(remat):
     config = bert.BertConfig(**{**CONFIG.__dict__, "remat": remat,
-                                "dropout_draws": draws})
+                                "dropout_draws": draws,
+                                "attention_impl": attention})
     model = bert.BertClassifier(config, 3, rngs=nnx.Rngs(0))
     labels = jnp.array([0, 2])
 

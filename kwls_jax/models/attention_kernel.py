@@ -1,0 +1,388 @@
+"""Fused attention with attention dropout: a Pallas kernel (Triton on GPUs).
+
+XLA's attention materialises the [B, N, T, T] scores, probabilities and
+dropout mask in memory, forward and backward; cuDNN's fused attention avoids
+that but JAX gives it no dropout. This kernel keeps BERT's recipe (softmax,
+then dropout on the probabilities) in one pass over key blocks with an
+online softmax (FlashAttention, Dao et al. 2022), forward and backward.
+
+The dropout mask is a counter-based hash of (seed, batch, head, query, key),
+so the backward pass recomputes it instead of storing it, and it does not
+depend on block sizes or padding: `keep_mask` gives the same mask as a
+[B, N, T, T] array, and `reference_attention` is the einsum computation with
+it (the tests compare the two). The hash is lowbias32 (C. Wellons), a
+bijection on uint32, applied twice; an element is kept when its 32 bits are
+>= round(rate * 2^32), so the rate is exact to 2^-33.
+
+On a CPU the kernel runs in Pallas' interpreter (correct, slow: for tests).
+Under a multi-device jit XLA gathers the kernel's inputs (it cannot
+partition a custom call), so it is meant for one device per process.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import jax
+from jax import lax
+from jax.experimental import pallas as pl
+from jax.experimental.pallas import triton as pl_triton
+import jax.numpy as jnp
+import numpy as np
+
+# Block lengths and Triton launch settings of fused_attention's arguments
+# left as None (a benchmark may change them; see benchmarks/gpu_attention.py).
+KERNEL_OPTIONS = dict(block_q=64, block_k=64, num_warps=4, num_stages=2)
+
+_MASKED = -0.7 * float(np.finfo(np.float32).max)  # score of a masked key
+_MAX_LENGTH = 1 << 16  # query and key positions share one uint32 counter
+
+
+def _mix32(x):
+  """lowbias32: a bijective avalanche hash of uint32 values."""
+  x = x ^ (x >> 16)
+  x = x * np.uint32(0x7FEB352D)
+  x = x ^ (x >> 15)
+  x = x * np.uint32(0x846CA68B)
+  return x ^ (x >> 16)
+
+
+def drop_threshold(rate: float) -> int:
+  """The 32-bit draw below which an element is dropped: round(rate * 2^32)."""
+  return min(int(round(float(rate) * 2.0**32)), 2**32 - 1)
+
+
+def keep_probability(rate: float) -> float:
+  """The exact keep probability of the mask: 1 - threshold / 2^32."""
+  return 1.0 - drop_threshold(rate) / 2.0**32
+
+
+def _head_key(seed, head):
+  """One uint32 per (batch, head) index `head` = b * N + n, from the seed."""
+  return _mix32(seed[0] ^ _mix32(head.astype(jnp.uint32) + seed[1]))
+
+
+def _keep(head_key, rows, cols, threshold: int):
+  """Keep mask of query positions rows[:, None] x key positions cols[None]."""
+  counter = (rows.astype(jnp.uint32)[:, None] << 16) | cols.astype(
+      jnp.uint32)[None, :]
+  bits = _mix32(_mix32(counter ^ head_key) + head_key)
+  return bits >= np.uint32(threshold)
+
+
+def keep_mask(seed: jax.Array, batch: int, heads: int, length: int,
+              rate: float) -> jax.Array:
+  """The kernel's dropout keep mask as a [batch, heads, length, length]."""
+  pos = jnp.arange(length)
+  index = jnp.arange(batch * heads)
+  masks = jax.vmap(lambda h: _keep(_head_key(seed, h), pos, pos,
+                                   drop_threshold(rate)))(index)
+  return masks.reshape(batch, heads, length, length)
+
+
+def dropout_seed(key: jax.Array) -> jax.Array:
+  """The kernel's uint32[2] seed drawn from a JAX PRNG key."""
+  return jax.random.bits(key, (2,), jnp.uint32)
+
+
+def reference_attention(q, k, v, key_mask, seed, rate: float):
+  """softmax(q k^T / sqrt(d) over unmasked keys), keep_mask dropout, times v.
+
+  q, k, v: [B, T, N, D]; key_mask: bool [B, T]. The same computation as
+  fused_attention, with XLA's einsums, in float32 softmax.
+  """
+  b, t, n, d = q.shape
+  scores = jnp.einsum("bqnd,bknd->bnqk", q, k,
+                      preferred_element_type=jnp.float32) / math.sqrt(d)
+  scores = jnp.where(key_mask[:, None, None, :], scores, _MASKED)
+  probs = jax.nn.softmax(scores, axis=-1)
+  if rate > 0:
+    keep = keep_mask(seed, b, n, t, rate)
+    probs = jnp.where(keep, probs / keep_probability(rate), 0.0)
+  return jnp.einsum("bnqk,bknd->bqnd", probs.astype(v.dtype), v,
+                    preferred_element_type=jnp.float32).astype(q.dtype)
+
+
+# ---------------------------------------------------------------- kernels
+
+
+def _dot(a, b, contract_a: int, contract_b: int):
+  """a . b over one axis each, accumulated in float32 (tensor cores)."""
+  return lax.dot_general(a, b, (((contract_a,), (contract_b,)), ((), ())),
+                         preferred_element_type=jnp.float32)
+
+
+def _block_probs(q, k, bias, lse_or_none, scale):
+  """Scaled scores of a q block against a k block, plus the key bias."""
+  s = _dot(q, k, 1, 1) * scale + bias[None, :]
+  if lse_or_none is None:
+    return s
+  return jnp.exp(s - lse_or_none[:, None])
+
+
+def _forward_kernel(seed_ref, bias_ref, q_ref, k_ref, v_ref, o_ref, lse_ref,
+                    *, scale, threshold, inv_keep, block_k, heads):
+  b, n, qb = pl.program_id(0), pl.program_id(1), pl.program_id(2)
+  block_q, depth = q_ref.shape
+  q = q_ref[...]
+  rows = qb * block_q + jnp.arange(block_q)
+  head_key = _head_key(seed_ref, b * heads + n)
+
+  def body(j, carry):
+    m, l, acc = carry
+    start = pl.multiple_of(j * block_k, block_k)
+    k = k_ref[pl.ds(start, block_k), :]
+    v = v_ref[pl.ds(start, block_k), :]
+    s = _block_probs(q, k, bias_ref[pl.ds(start, block_k)], None, scale)
+    m_new = jnp.maximum(m, jnp.max(s, axis=1))
+    p = jnp.exp(s - m_new[:, None])
+    alpha = jnp.exp(m - m_new)
+    l = l * alpha + jnp.sum(p, axis=1)
+    if threshold:
+      cols = start + jnp.arange(block_k)
+      p = jnp.where(_keep(head_key, rows, cols, threshold), p * inv_keep, 0.)
+    acc = acc * alpha[:, None] + _dot(p.astype(v.dtype), v, 1, 0)
+    return m_new, l, acc
+
+  m = jnp.full((block_q,), -jnp.inf, jnp.float32)
+  l = jnp.zeros((block_q,), jnp.float32)
+  acc = jnp.zeros((block_q, depth), jnp.float32)
+  m, l, acc = lax.fori_loop(0, k_ref.shape[0] // block_k, body, (m, l, acc))
+  o_ref[...] = (acc / l[:, None]).astype(o_ref.dtype)
+  lse_ref[...] = m + jnp.log(l)
+
+
+def _dkdv_kernel(seed_ref, bias_ref, q_ref, k_ref, v_ref, do_ref, lse_ref,
+                 delta_ref, dk_ref, dv_ref, *, scale, threshold, inv_keep,
+                 block_q, heads):
+  b, n, kb = pl.program_id(0), pl.program_id(1), pl.program_id(2)
+  block_k, depth = k_ref.shape
+  k, v, bias = k_ref[...], v_ref[...], bias_ref[...]
+  cols = kb * block_k + jnp.arange(block_k)
+  head_key = _head_key(seed_ref, b * heads + n)
+
+  def body(i, carry):
+    dk, dv = carry
+    start = pl.multiple_of(i * block_q, block_q)
+    q = q_ref[pl.ds(start, block_q), :]
+    do = do_ref[pl.ds(start, block_q), :]
+    p = _block_probs(q, k, bias, lse_ref[pl.ds(start, block_q)], scale)
+    dp = _dot(do, v, 1, 1)
+    if threshold:
+      keep = _keep(head_key, start + jnp.arange(block_q), cols, threshold)
+      pd = jnp.where(keep, p * inv_keep, 0.)
+      dp = jnp.where(keep, dp * inv_keep, 0.)
+    else:
+      pd = p
+    dv = dv + _dot(pd.astype(do.dtype), do, 0, 0)
+    ds = p * (dp - delta_ref[pl.ds(start, block_q)][:, None])
+    dk = dk + _dot(ds.astype(q.dtype), q, 0, 0)
+    return dk, dv
+
+  zeros = jnp.zeros((block_k, depth), jnp.float32)
+  dk, dv = lax.fori_loop(0, q_ref.shape[0] // block_q, body, (zeros, zeros))
+  dk_ref[...] = (dk * scale).astype(dk_ref.dtype)
+  dv_ref[...] = dv.astype(dv_ref.dtype)
+
+
+def _dq_kernel(seed_ref, bias_ref, q_ref, k_ref, v_ref, do_ref, lse_ref,
+               delta_ref, dq_ref, *, scale, threshold, inv_keep, block_k,
+               heads):
+  b, n, qb = pl.program_id(0), pl.program_id(1), pl.program_id(2)
+  block_q, depth = q_ref.shape
+  q, do, lse, delta = q_ref[...], do_ref[...], lse_ref[...], delta_ref[...]
+  rows = qb * block_q + jnp.arange(block_q)
+  head_key = _head_key(seed_ref, b * heads + n)
+
+  def body(j, dq):
+    start = pl.multiple_of(j * block_k, block_k)
+    k = k_ref[pl.ds(start, block_k), :]
+    v = v_ref[pl.ds(start, block_k), :]
+    p = _block_probs(q, k, bias_ref[pl.ds(start, block_k)], lse, scale)
+    dp = _dot(do, v, 1, 1)
+    if threshold:
+      cols = start + jnp.arange(block_k)
+      keep = _keep(head_key, rows, cols, threshold)
+      dp = jnp.where(keep, dp * inv_keep, 0.)
+    ds = p * (dp - delta[:, None])
+    return dq + _dot(ds.astype(k.dtype), k, 1, 0)
+
+  dq = lax.fori_loop(0, k_ref.shape[0] // block_k, body,
+                     jnp.zeros((block_q, depth), jnp.float32))
+  dq_ref[...] = (dq * scale).astype(dq_ref.dtype)
+
+
+# ---------------------------------------------------------------- wrappers
+
+
+def _compiler_params(num_warps: int, num_stages: int):
+  return pl_triton.CompilerParams(num_warps=num_warps, num_stages=num_stages)
+
+
+class _Plan:
+  """Static settings of one call: blocks, grids and the pallas_call options."""
+
+  def __init__(self, shape, rate, block_q, block_k, num_warps, num_stages,
+               interpret):
+    self.batch, self.length, self.heads, self.depth = shape
+    self.block_q, self.block_k = block_q, block_k
+    self.scale = 1.0 / math.sqrt(self.depth)
+    self.threshold = drop_threshold(rate) if rate > 0 else 0
+    self.inv_keep = 1.0 / keep_probability(rate) if rate > 0 else 1.0
+    self.options = dict(interpret=True) if interpret else dict(
+        compiler_params=_compiler_params(num_warps, num_stages))
+
+  def common(self):
+    return dict(scale=self.scale, threshold=self.threshold,
+                inv_keep=self.inv_keep, heads=self.heads)
+
+  def seq(self, block):  # [B, T, N, D] arrays, one (b, n) and a T block
+    return pl.BlockSpec((None, block, None, self.depth),
+                        lambda b, n, i: (b, i, n, 0))
+
+  def full(self):  # [B, T, N, D] arrays, one (b, n), all of T
+    return pl.BlockSpec((None, self.length, None, self.depth),
+                        lambda b, n, i: (b, 0, n, 0))
+
+  def rows(self, block):  # [B, N, T] float32 statistics
+    return pl.BlockSpec((None, None, block), lambda b, n, i: (b, n, i))
+
+  def all_rows(self):
+    return pl.BlockSpec((None, None, self.length), lambda b, n, i: (b, n, 0))
+
+  def bias(self, block):  # [B, T] key bias
+    return pl.BlockSpec((None, block), lambda b, n, i: (b, i))
+
+  def all_bias(self):
+    return pl.BlockSpec((None, self.length), lambda b, n, i: (b, 0))
+
+  def seed(self):
+    return pl.BlockSpec((2,), lambda b, n, i: (0,))
+
+  def grid(self, block):
+    return (self.batch, self.heads, self.length // block)
+
+
+def _forward(plan: _Plan, seed, bias, q, k, v):
+  b, t, n, _ = q.shape
+  kernel = functools.partial(_forward_kernel, block_k=plan.block_k,
+                             **plan.common())
+  return pl.pallas_call(
+      kernel, grid=plan.grid(plan.block_q),
+      in_specs=[plan.seed(), plan.all_bias(), plan.seq(plan.block_q),
+                plan.full(), plan.full()],
+      out_specs=[plan.seq(plan.block_q), plan.rows(plan.block_q)],
+      out_shape=[jax.ShapeDtypeStruct(q.shape, q.dtype),
+                 jax.ShapeDtypeStruct((b, n, t), jnp.float32)],
+      name="kwls_attention_fwd", **plan.options)(seed, bias, q, k, v)
+
+
+def _backward(plan: _Plan, seed, bias, q, k, v, out, lse, do):
+  delta = jnp.einsum("btnd,btnd->bnt", out.astype(jnp.float32),
+                     do.astype(jnp.float32))
+  args = (seed, bias, q, k, v, do, lse, delta)
+  dk, dv = pl.pallas_call(
+      functools.partial(_dkdv_kernel, block_q=plan.block_q, **plan.common()),
+      grid=plan.grid(plan.block_k),
+      in_specs=[plan.seed(), plan.bias(plan.block_k), plan.full(),
+                plan.seq(plan.block_k), plan.seq(plan.block_k), plan.full(),
+                plan.all_rows(), plan.all_rows()],
+      out_specs=[plan.seq(plan.block_k), plan.seq(plan.block_k)],
+      out_shape=[jax.ShapeDtypeStruct(k.shape, k.dtype),
+                 jax.ShapeDtypeStruct(v.shape, v.dtype)],
+      name="kwls_attention_dkdv", **plan.options)(*args)
+  dq = pl.pallas_call(
+      functools.partial(_dq_kernel, block_k=plan.block_k, **plan.common()),
+      grid=plan.grid(plan.block_q),
+      in_specs=[plan.seed(), plan.all_bias(), plan.seq(plan.block_q),
+                plan.full(), plan.full(), plan.seq(plan.block_q),
+                plan.rows(plan.block_q), plan.rows(plan.block_q)],
+      out_specs=plan.seq(plan.block_q),
+      out_shape=jax.ShapeDtypeStruct(q.shape, q.dtype),
+      name="kwls_attention_dq", **plan.options)(*args)
+  return dq, dk, dv
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
+def _attention(plan, seed, bias, q, k, v):
+  return _forward(plan, seed, bias, q, k, v)[0]
+
+
+def _attention_fwd(plan, seed, bias, q, k, v):
+  out, lse = _forward(plan, seed, bias, q, k, v)
+  return out, (seed, bias, q, k, v, out, lse)
+
+
+def _attention_bwd(plan, residuals, do):
+  seed, bias, q, k, v, out, lse = residuals
+  dq, dk, dv = _backward(plan, seed, bias, q, k, v, out, lse, do)
+  return (np.zeros(seed.shape, jax.dtypes.float0), jnp.zeros_like(bias),
+          dq, dk, dv)
+
+
+_attention.defvjp(_attention_fwd, _attention_bwd)
+
+
+def _padded_length(length: int, block: int) -> int:
+  return -(-length // block) * block
+
+
+def fused_attention(q, k, v, key_mask, seed=None, rate: float = 0.0, *,
+                    block_q: int | None = None, block_k: int | None = None,
+                    num_warps: int | None = None,
+                    num_stages: int | None = None,
+                    interpret: bool | None = None) -> jax.Array:
+  """reference_attention's result in one fused kernel, differentiable.
+
+  Args:
+    q, k, v: [B, T, N, D] queries, keys and values (bfloat16 or float32).
+    key_mask: [B, T] bool, False for padding keys.
+    seed: uint32[2] dropout seed (dropout_seed(key)); None when rate is 0.
+    rate: attention dropout rate, static; 0 for none (evaluation).
+    block_q, block_k: query and key block lengths (powers of two, >= 16 on
+      a GPU); T is padded up to a multiple of both.
+    num_warps, num_stages: Triton's warps per program and pipeline stages.
+    (Arguments left None come from KERNEL_OPTIONS.)
+    interpret: run in Pallas' interpreter; default: on a CPU.
+
+  Returns:
+    [B, T, N, D] in q's dtype.
+  """
+  if q.ndim != 4 or k.shape != q.shape or v.shape != q.shape:
+    raise ValueError(f"q, k, v must share one [B, T, N, D] shape; got "
+                     f"{q.shape}, {k.shape}, {v.shape}")
+  b, t, n, d = q.shape
+  if key_mask.shape != (b, t):
+    raise ValueError(f"key_mask must be [B, T] = {(b, t)}, got "
+                     f"{key_mask.shape}")
+  if not 0.0 <= rate < 1.0:
+    raise ValueError(f"dropout rate must be in [0, 1), got {rate}")
+  if rate > 0 and seed is None:
+    raise ValueError("a dropout rate > 0 needs a seed (dropout_seed(key))")
+  if t > _MAX_LENGTH:
+    raise ValueError(f"sequences longer than {_MAX_LENGTH} are not supported")
+  if interpret is None:
+    interpret = jax.default_backend() == "cpu"
+  block_q = block_q or KERNEL_OPTIONS["block_q"]
+  block_k = block_k or KERNEL_OPTIONS["block_k"]
+  num_warps = num_warps or KERNEL_OPTIONS["num_warps"]
+  num_stages = num_stages or KERNEL_OPTIONS["num_stages"]
+  for name, size in (("block_q", block_q), ("block_k", block_k)):
+    if size < 1 or size & (size - 1):
+      raise ValueError(f"{name} must be a power of two, got {size}")
+  if not interpret and (d < 16 or d & (d - 1) or min(block_q, block_k) < 16):
+    raise ValueError(f"the GPU kernel needs a head size and blocks that are "
+                     f"powers of two >= 16; got head size {d}, blocks "
+                     f"{block_q}, {block_k}")
+  length = _padded_length(t, max(block_q, block_k))
+  if length != t:
+    pad = [(0, 0), (0, length - t), (0, 0), (0, 0)]
+    q, k, v = (jnp.pad(x, pad) for x in (q, k, v))
+    key_mask = jnp.pad(key_mask, [(0, 0), (0, length - t)])
+  bias = jnp.where(key_mask, 0.0, _MASKED).astype(jnp.float32)
+  seed = (jnp.zeros((2,), jnp.uint32) if seed is None
+          else jnp.asarray(seed, jnp.uint32))
+  plan = _Plan((b, length, n, d), rate, block_q, block_k, num_warps,
+               num_stages, interpret)
+  return _attention(plan, seed, bias, q, k, v)[:, :t]
