@@ -15,8 +15,11 @@ bijection on uint32, applied twice; an element is kept when its 32 bits are
 >= round(rate * 2^32), so the rate is exact to 2^-33.
 
 On a CPU the kernel runs in Pallas' interpreter (correct, slow: for tests).
-Under a multi-device jit XLA gathers the kernel's inputs (it cannot
-partition a custom call), so it is meant for one device per process.
+XLA cannot partition the kernel's custom call: under a device mesh set for
+tracing (jax.sharding.use_abstract_mesh, as the trainer's steps do) it runs
+per device on that device's batch rows (shard_map), with the rows numbered
+across the batch so that the mask is the same as on one device; without
+one, a multi-device jit would gather its inputs onto every device.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from jax import lax
 from jax.experimental import pallas as pl
 from jax.experimental.pallas import triton as pl_triton
 import jax.numpy as jnp
+from jax.sharding import PartitionSpec as P
 import numpy as np
 
 # Block lengths and Triton launch settings of fused_attention's arguments
@@ -58,9 +62,15 @@ def keep_probability(rate: float) -> float:
   return 1.0 - drop_threshold(rate) / 2.0**32
 
 
-def _head_key(seed, head):
-  """One uint32 per (batch, head) index `head` = b * N + n, from the seed."""
-  return _mix32(seed[0] ^ _mix32(head.astype(jnp.uint32) + seed[1]))
+def _head_key(seed, b, n, heads: int):
+  """One uint32 per (batch row, head) from the seed.
+
+  seed holds (key word 0, key word 1, the shard's first batch row, 0): rows
+  are numbered across the whole batch, so shards draw different masks.
+  """
+  head = (b.astype(jnp.uint32) + seed[2]) * np.uint32(heads) + n.astype(
+      jnp.uint32)
+  return _mix32(seed[0] ^ _mix32(head + seed[1]))
 
 
 def _keep(head_key, rows, cols, threshold: int):
@@ -75,10 +85,20 @@ def keep_mask(seed: jax.Array, batch: int, heads: int, length: int,
               rate: float) -> jax.Array:
   """The kernel's dropout keep mask as a [batch, heads, length, length]."""
   pos = jnp.arange(length)
-  index = jnp.arange(batch * heads)
-  masks = jax.vmap(lambda h: _keep(_head_key(seed, h), pos, pos,
-                                   drop_threshold(rate)))(index)
+  seed = _full_seed(seed)
+  rows, cols = jnp.meshgrid(jnp.arange(batch), jnp.arange(heads),
+                            indexing="ij")
+  masks = jax.vmap(lambda b, n: _keep(_head_key(seed, b, n, heads), pos, pos,
+                                      drop_threshold(rate)))(rows.ravel(),
+                                                             cols.ravel())
   return masks.reshape(batch, heads, length, length)
+
+
+def _full_seed(seed, batch_offset=0):
+  """The kernel's uint32[4] seed: the two key words, the batch offset, 0."""
+  seed = jnp.asarray(seed, jnp.uint32)
+  return jnp.stack([seed[0], seed[1], jnp.asarray(batch_offset, jnp.uint32),
+                    jnp.uint32(0)])
 
 
 def dropout_seed(key: jax.Array) -> jax.Array:
@@ -127,7 +147,7 @@ def _forward_kernel(seed_ref, bias_ref, q_ref, k_ref, v_ref, o_ref, lse_ref,
   block_q, depth = q_ref.shape
   q = q_ref[...]
   rows = qb * block_q + jnp.arange(block_q)
-  head_key = _head_key(seed_ref, b * heads + n)
+  head_key = _head_key(seed_ref, b, n, heads)
 
   def body(j, carry):
     m, l, acc = carry
@@ -160,7 +180,7 @@ def _dkdv_kernel(seed_ref, bias_ref, q_ref, k_ref, v_ref, do_ref, lse_ref,
   block_k, depth = k_ref.shape
   k, v, bias = k_ref[...], v_ref[...], bias_ref[...]
   cols = kb * block_k + jnp.arange(block_k)
-  head_key = _head_key(seed_ref, b * heads + n)
+  head_key = _head_key(seed_ref, b, n, heads)
 
   def body(i, carry):
     dk, dv = carry
@@ -193,7 +213,7 @@ def _dq_kernel(seed_ref, bias_ref, q_ref, k_ref, v_ref, do_ref, lse_ref,
   block_q, depth = q_ref.shape
   q, do, lse, delta = q_ref[...], do_ref[...], lse_ref[...], delta_ref[...]
   rows = qb * block_q + jnp.arange(block_q)
-  head_key = _head_key(seed_ref, b * heads + n)
+  head_key = _head_key(seed_ref, b, n, heads)
 
   def body(j, dq):
     start = pl.multiple_of(j * block_k, block_k)
@@ -258,7 +278,7 @@ class _Plan:
     return pl.BlockSpec((None, self.length), lambda b, n, i: (b, 0))
 
   def seed(self):
-    return pl.BlockSpec((2,), lambda b, n, i: (0,))
+    return pl.BlockSpec((4,), lambda b, n, i: (0,))
 
   def grid(self, block):
     return (self.batch, self.heads, self.length // block)
@@ -381,8 +401,21 @@ def fused_attention(q, k, v, key_mask, seed=None, rate: float = 0.0, *,
     q, k, v = (jnp.pad(x, pad) for x in (q, k, v))
     key_mask = jnp.pad(key_mask, [(0, 0), (0, length - t)])
   bias = jnp.where(key_mask, 0.0, _MASKED).astype(jnp.float32)
-  seed = (jnp.zeros((2,), jnp.uint32) if seed is None
-          else jnp.asarray(seed, jnp.uint32))
-  plan = _Plan((b, length, n, d), rate, block_q, block_k, num_warps,
-               num_stages, interpret)
-  return _attention(plan, seed, bias, q, k, v)[:, :t]
+  seed = jnp.zeros((2,), jnp.uint32) if seed is None else seed
+  options = (rate, block_q, block_k, num_warps, num_stages, interpret)
+  mesh = jax.sharding.get_abstract_mesh()
+  if mesh.empty or mesh.size == 1 or b % mesh.size:
+    plan = _Plan((b, length, n, d), *options)
+    return _attention(plan, _full_seed(seed), bias, q, k, v)[:, :t]
+  # Under a device mesh (the trainer's data parallelism) each device runs
+  # the kernel on its rows of the batch; XLA cannot split the custom call.
+  plan = _Plan((b // mesh.size, length, n, d), *options)
+  rows = P(mesh.axis_names)
+
+  def shard(seed, bias, q, k, v):
+    offset = lax.axis_index(mesh.axis_names) * q.shape[0]
+    return _attention(plan, _full_seed(seed, offset), bias, q, k, v)
+
+  out = jax.shard_map(shard, mesh=mesh, in_specs=(P(), rows, rows, rows, rows),
+                      out_specs=rows, check_vma=False)(seed, bias, q, k, v)
+  return out[:, :t]

@@ -8,6 +8,8 @@ replicated; with one device it is the plain single-device step.
 
 from __future__ import annotations
 
+import contextlib
+
 from flax import nnx
 import jax
 import jax.numpy as jnp
@@ -28,6 +30,17 @@ def replicated(mesh: Mesh) -> NamedSharding:
 
 def data_sharded(mesh: Mesh) -> NamedSharding:
   return NamedSharding(mesh, P("data"))
+
+
+def mesh_context(mesh: Mesh):
+  """The mesh as the tracing context of a step, when it has several devices.
+
+  Model code that XLA cannot partition by itself (the Pallas attention
+  kernel) reads it to run per device with shard_map.
+  """
+  if mesh.devices.size == 1:
+    return contextlib.nullcontext()
+  return jax.sharding.use_abstract_mesh(mesh.abstract_mesh)
 
 
 def split_heads(logits, two_head: bool):
@@ -58,9 +71,10 @@ def make_train_step(graphdef, treedef, mesh: Mesh, two_head: bool = False):
                             hyper["start_step"])
 
     def loss_fn(model):
-      logits, soft_logits = split_heads(
-          model(batch["input_ids"], batch["attention_mask"],
-                deterministic=False), two_head)
+      with mesh_context(mesh):
+        outputs = model(batch["input_ids"], batch["attention_mask"],
+                        deterministic=False)
+      logits, soft_logits = split_heads(outputs, two_head)
       if two_head:
         return loss_lib.eq9_two_head_loss(
             logits, soft_logits, batch["labels"], batch["soft_labels"], alpha,
@@ -83,8 +97,9 @@ def make_eval_step(graphdef, treedef, mesh: Mesh, two_head: bool = False):
   def eval_step(leaves, batch):
     """Logits of a batch."""
     model, _ = nnx.merge(graphdef, jax.tree.unflatten(treedef, leaves))
-    logits = model(batch["input_ids"], batch["attention_mask"],
-                   deterministic=True)
+    with mesh_context(mesh):
+      logits = model(batch["input_ids"], batch["attention_mask"],
+                     deterministic=True)
     return split_heads(logits, two_head)[0].astype(jnp.float32)
 
   return jax.jit(eval_step, in_shardings=(rep, shard), out_shardings=shard)

@@ -103,3 +103,74 @@ def test_two_device_data_parallel_equals_one_device(tmp_path, make_config):
 def _metrics(run_dir):
   with open(run_dir / "metrics.jsonl", encoding="utf-8") as f:
     return [json.loads(line) for line in f]
+
+
+_PALLAS_DP_SCRIPT = """
+import jax, jax.numpy as jnp, numpy as np
+from kwls_jax.models import attention_kernel as ak
+from kwls_jax.training import config as config_lib, state as state_lib, steps
+assert jax.device_count() == 2
+# The kernel alone: per-device calls draw the one-device masks.
+mesh = steps.make_mesh()
+keys = jax.random.split(jax.random.key(0), 4)
+q, k, v = (jax.random.normal(key, (4, 9, 2, 8)) for key in keys[:3])
+key_mask = jnp.arange(9) < jnp.array([[9], [5], [7], [9]])
+attend = lambda q, k, v: ak.fused_attention(
+    q, k, v, key_mask, ak.dropout_seed(keys[3]), 0.3, block_q=16, block_k=16)
+def per_device(q, k, v):
+  with steps.mesh_context(mesh):
+    return attend(q, k, v)
+rows = steps.data_sharded(mesh)
+np.testing.assert_array_equal(
+    jax.jit(per_device, in_shardings=(rows,) * 3)(q, k, v),
+    jax.jit(attend)(q, k, v))
+cfg = config_lib.load(None, [], **{
+    "model": {"name": "bert", "preset": "minilm-l6", "dtype": "float32",
+              "options": {"hidden_size": 16, "num_hidden_layers": 1,
+                          "num_attention_heads": 2, "intermediate_size": 32,
+                          "hidden_dropout_prob": 0.0,
+                          "attention_probs_dropout_prob": 0.3,
+                          "attention_impl": "pallas"}},
+    "method": "kwls", "data": {"train": "x.jsonl", "test": "x.jsonl"}})
+rng = np.random.default_rng(1)
+batch = {"input_ids": rng.integers(1, 30, (4, 9)).astype(np.int32),
+         "attention_mask": (np.arange(9) < [[9], [5], [7], [9]]).astype(np.int32),
+         "labels": np.array([0, 1, 2, 0], np.int32),
+         "soft_labels": rng.dirichlet(np.ones(3), 4).astype(np.float32),
+         "mask": np.ones(4, np.float32)}
+hyper = {"alpha": jnp.float32(1.0), "start_step": jnp.uint32(0)}
+losses, params = [], []
+for devices in (jax.devices()[:1], jax.devices()):
+  st = state_lib.create_state(cfg, 3, 30, 10)
+  mesh = steps.make_mesh(devices)
+  step = steps.make_train_step(st.graphdef, st.treedef, mesh)
+  leaves = jax.device_put(st.leaves, steps.replicated(mesh))
+  data = jax.device_put(batch, steps.data_sharded(mesh))
+  jaxpr = str(step.trace(leaves, data, hyper).jaxpr)
+  assert ("shard_map" in jaxpr) == (len(devices) == 2)
+  run = []
+  for _ in range(2):
+    leaves, loss = step(leaves, data, hyper)
+    run.append(float(loss))
+  losses.append(run)
+  params.append([np.asarray(jax.random.key_data(x)
+                            if jnp.issubdtype(x.dtype, jax.dtypes.prng_key)
+                            else x) for x in leaves])
+np.testing.assert_allclose(losses[1], losses[0], rtol=1e-5)
+for a, b in zip(params[1], params[0]):  # the masks reach every gradient
+  np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+assert losses[0][0] != losses[0][1]
+print("ok")
+"""
+
+
+def test_pallas_attention_runs_per_device_with_the_same_masks():
+  """Data parallel: the kernel runs per device on its rows (shard_map), with
+  rows numbered across the batch, so two devices give one device's losses."""
+  env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
+         "JAX_PLATFORMS": "cpu"}
+  proc = subprocess.run([sys.executable, "-c", _PALLAS_DP_SCRIPT], env=env,
+                        capture_output=True, text=True, timeout=300,
+                        check=False)
+  assert proc.returncode == 0 and proc.stdout.strip() == "ok", (
+      proc.stderr[-3000:])
