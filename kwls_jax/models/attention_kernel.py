@@ -6,13 +6,13 @@ that but JAX gives it no dropout. This kernel keeps BERT's recipe (softmax,
 then dropout on the probabilities) in one pass over key blocks with an
 online softmax (FlashAttention, Dao et al. 2022), forward and backward.
 
-The dropout mask is a counter-based hash of (seed, batch, head, query, key),
-so the backward pass recomputes it instead of storing it, and it does not
-depend on block sizes or padding: `keep_mask` gives the same mask as a
-[B, N, T, T] array, and `reference_attention` is the einsum computation with
-it (the tests compare the two). The hash is lowbias32 (C. Wellons), a
-bijection on uint32, applied twice; an element is kept when its 32 bits are
->= round(rate * 2^32), so the rate is exact to 2^-33.
+The dropout mask is hash_dropout's: a counter-based hash of the seed and
+the element's position in the [B, N, T, T] probabilities, so the backward
+pass recomputes it instead of storing it, and it does not depend on block
+sizes or padding. hash_dropout.keep_mask gives the same mask as an array,
+BERT's einsum attention with `dropout_draws: hash` applies it the XLA way,
+and `reference_attention` is the einsum computation with it (the tests
+compare them).
 
 On a CPU the kernel runs in Pallas' interpreter (correct, slow: for tests).
 XLA cannot partition the kernel's custom call: under a device mesh set for
@@ -35,6 +35,8 @@ import jax.numpy as jnp
 from jax.sharding import PartitionSpec as P
 import numpy as np
 
+from kwls_jax.models import hash_dropout
+
 # Block lengths and Triton launch settings of fused_attention's arguments
 # left as None (a benchmark may change them; see benchmarks/gpu_attention.py).
 KERNEL_OPTIONS = dict(block_q=64, block_k=64, num_warps=4, num_stages=2)
@@ -43,55 +45,15 @@ _MASKED = -0.7 * float(np.finfo(np.float32).max)  # score of a masked key
 _MAX_LENGTH = 1 << 16  # query and key positions share one uint32 counter
 
 
-def _mix32(x):
-  """lowbias32: a bijective avalanche hash of uint32 values."""
-  x = x ^ (x >> 16)
-  x = x * np.uint32(0x7FEB352D)
-  x = x ^ (x >> 15)
-  x = x * np.uint32(0x846CA68B)
-  return x ^ (x >> 16)
-
-
-def drop_threshold(rate: float) -> int:
-  """The 32-bit draw below which an element is dropped: round(rate * 2^32)."""
-  return min(int(round(float(rate) * 2.0**32)), 2**32 - 1)
-
-
-def keep_probability(rate: float) -> float:
-  """The exact keep probability of the mask: 1 - threshold / 2^32."""
-  return 1.0 - drop_threshold(rate) / 2.0**32
-
-
-def _head_key(seed, b, n, heads: int):
-  """One uint32 per (batch row, head) from the seed.
-
-  seed holds (key word 0, key word 1, the shard's first batch row, 0): rows
-  are numbered across the whole batch, so shards draw different masks.
-  """
-  head = (b.astype(jnp.uint32) + seed[2]) * np.uint32(heads) + n.astype(
-      jnp.uint32)
-  return _mix32(seed[0] ^ _mix32(head + seed[1]))
-
-
-def _keep(head_key, rows, cols, threshold: int):
-  """Keep mask of query positions rows[:, None] x key positions cols[None]."""
-  counter = (rows.astype(jnp.uint32)[:, None] << 16) | cols.astype(
-      jnp.uint32)[None, :]
-  bits = _mix32(_mix32(counter ^ head_key) + head_key)
-  return bits >= np.uint32(threshold)
-
-
 def keep_mask(seed: jax.Array, batch: int, heads: int, length: int,
               rate: float) -> jax.Array:
   """The kernel's dropout keep mask as a [batch, heads, length, length]."""
-  pos = jnp.arange(length)
-  seed = _full_seed(seed)
-  rows, cols = jnp.meshgrid(jnp.arange(batch), jnp.arange(heads),
-                            indexing="ij")
-  masks = jax.vmap(lambda b, n: _keep(_head_key(seed, b, n, heads), pos, pos,
-                                      drop_threshold(rate)))(rows.ravel(),
-                                                             cols.ravel())
-  return masks.reshape(batch, heads, length, length)
+  return hash_dropout.keep_mask(seed, (batch, heads, length, length), rate)
+
+
+def dropout_seed(key: jax.Array) -> jax.Array:
+  """The kernel's uint32[2] seed drawn from a JAX PRNG key."""
+  return hash_dropout.seed_from_key(key)
 
 
 def _full_seed(seed, batch_offset=0):
@@ -101,9 +63,23 @@ def _full_seed(seed, batch_offset=0):
                     jnp.uint32(0)])
 
 
-def dropout_seed(key: jax.Array) -> jax.Array:
-  """The kernel's uint32[2] seed drawn from a JAX PRNG key."""
-  return jax.random.bits(key, (2,), jnp.uint32)
+def _row_keys(seed_ref, b, n, first, count, heads: int, length: int):
+  """hash_dropout's row keys of query rows first..first+count of (b, n).
+
+  Rows are numbered across the whole [B, N, T] (seed_ref[2] is the shard's
+  first batch row), as in hash_dropout.keep_mask.
+  """
+  head = (b.astype(jnp.uint32) + seed_ref[2]) * np.uint32(heads) + n.astype(
+      jnp.uint32)
+  rows = head * np.uint32(length) + (first + jnp.arange(count)).astype(
+      jnp.uint32)
+  return hash_dropout.row_keys(seed_ref, rows)[:, None]
+
+
+def _keep(keys, first_col, count, threshold: int):
+  """Keep mask of rows keyed `keys` [R, 1] at key positions first_col.."""
+  cols = (first_col + jnp.arange(count)).astype(jnp.uint32)[None, :]
+  return hash_dropout.bits(keys, cols) >= np.uint32(threshold)
 
 
 def reference_attention(q, k, v, key_mask, seed, rate: float):
@@ -119,7 +95,7 @@ def reference_attention(q, k, v, key_mask, seed, rate: float):
   probs = jax.nn.softmax(scores, axis=-1)
   if rate > 0:
     keep = keep_mask(seed, b, n, t, rate)
-    probs = jnp.where(keep, probs / keep_probability(rate), 0.0)
+    probs = jnp.where(keep, probs / hash_dropout.keep_probability(rate), 0.0)
   return jnp.einsum("bnqk,bknd->bqnd", probs.astype(v.dtype), v,
                     preferred_element_type=jnp.float32).astype(q.dtype)
 
@@ -142,12 +118,11 @@ def _block_probs(q, k, bias, lse_or_none, scale):
 
 
 def _forward_kernel(seed_ref, bias_ref, q_ref, k_ref, v_ref, o_ref, lse_ref,
-                    *, scale, threshold, inv_keep, block_k, heads):
+                    *, scale, threshold, inv_keep, block_k, heads, length):
   b, n, qb = pl.program_id(0), pl.program_id(1), pl.program_id(2)
   block_q, depth = q_ref.shape
   q = q_ref[...]
-  rows = qb * block_q + jnp.arange(block_q)
-  head_key = _head_key(seed_ref, b, n, heads)
+  keys = _row_keys(seed_ref, b, n, qb * block_q, block_q, heads, length)
 
   def body(j, carry):
     m, l, acc = carry
@@ -160,8 +135,7 @@ def _forward_kernel(seed_ref, bias_ref, q_ref, k_ref, v_ref, o_ref, lse_ref,
     alpha = jnp.exp(m - m_new)
     l = l * alpha + jnp.sum(p, axis=1)
     if threshold:
-      cols = start + jnp.arange(block_k)
-      p = jnp.where(_keep(head_key, rows, cols, threshold), p * inv_keep, 0.)
+      p = jnp.where(_keep(keys, start, block_k, threshold), p * inv_keep, 0.)
     acc = acc * alpha[:, None] + _dot(p.astype(v.dtype), v, 1, 0)
     return m_new, l, acc
 
@@ -175,12 +149,10 @@ def _forward_kernel(seed_ref, bias_ref, q_ref, k_ref, v_ref, o_ref, lse_ref,
 
 def _dkdv_kernel(seed_ref, bias_ref, q_ref, k_ref, v_ref, do_ref, lse_ref,
                  delta_ref, dk_ref, dv_ref, *, scale, threshold, inv_keep,
-                 block_q, heads):
+                 block_q, heads, length):
   b, n, kb = pl.program_id(0), pl.program_id(1), pl.program_id(2)
   block_k, depth = k_ref.shape
   k, v, bias = k_ref[...], v_ref[...], bias_ref[...]
-  cols = kb * block_k + jnp.arange(block_k)
-  head_key = _head_key(seed_ref, b, n, heads)
 
   def body(i, carry):
     dk, dv = carry
@@ -190,7 +162,8 @@ def _dkdv_kernel(seed_ref, bias_ref, q_ref, k_ref, v_ref, do_ref, lse_ref,
     p = _block_probs(q, k, bias, lse_ref[pl.ds(start, block_q)], scale)
     dp = _dot(do, v, 1, 1)
     if threshold:
-      keep = _keep(head_key, start + jnp.arange(block_q), cols, threshold)
+      keys = _row_keys(seed_ref, b, n, start, block_q, heads, length)
+      keep = _keep(keys, kb * block_k, block_k, threshold)
       pd = jnp.where(keep, p * inv_keep, 0.)
       dp = jnp.where(keep, dp * inv_keep, 0.)
     else:
@@ -208,12 +181,11 @@ def _dkdv_kernel(seed_ref, bias_ref, q_ref, k_ref, v_ref, do_ref, lse_ref,
 
 def _dq_kernel(seed_ref, bias_ref, q_ref, k_ref, v_ref, do_ref, lse_ref,
                delta_ref, dq_ref, *, scale, threshold, inv_keep, block_k,
-               heads):
+               heads, length):
   b, n, qb = pl.program_id(0), pl.program_id(1), pl.program_id(2)
   block_q, depth = q_ref.shape
   q, do, lse, delta = q_ref[...], do_ref[...], lse_ref[...], delta_ref[...]
-  rows = qb * block_q + jnp.arange(block_q)
-  head_key = _head_key(seed_ref, b, n, heads)
+  keys = _row_keys(seed_ref, b, n, qb * block_q, block_q, heads, length)
 
   def body(j, dq):
     start = pl.multiple_of(j * block_k, block_k)
@@ -222,8 +194,7 @@ def _dq_kernel(seed_ref, bias_ref, q_ref, k_ref, v_ref, do_ref, lse_ref,
     p = _block_probs(q, k, bias_ref[pl.ds(start, block_k)], lse, scale)
     dp = _dot(do, v, 1, 1)
     if threshold:
-      cols = start + jnp.arange(block_k)
-      keep = _keep(head_key, rows, cols, threshold)
+      keep = _keep(keys, start, block_k, threshold)
       dp = jnp.where(keep, dp * inv_keep, 0.)
     ds = p * (dp - delta[:, None])
     return dq + _dot(ds.astype(k.dtype), k, 1, 0)
@@ -243,19 +214,21 @@ def _compiler_params(num_warps: int, num_stages: int):
 class _Plan:
   """Static settings of one call: blocks, grids and the pallas_call options."""
 
-  def __init__(self, shape, rate, block_q, block_k, num_warps, num_stages,
-               interpret):
+  def __init__(self, shape, mask_length, rate, block_q, block_k, num_warps,
+               num_stages, interpret):
     self.batch, self.length, self.heads, self.depth = shape
     self.block_q, self.block_k = block_q, block_k
     self.scale = 1.0 / math.sqrt(self.depth)
-    self.threshold = drop_threshold(rate) if rate > 0 else 0
-    self.inv_keep = 1.0 / keep_probability(rate) if rate > 0 else 1.0
+    self.mask_length = mask_length  # T before padding: numbers mask rows
+    self.threshold = hash_dropout.drop_threshold(rate) if rate > 0 else 0
+    self.inv_keep = 1.0 / hash_dropout.keep_probability(rate) if rate else 1.0
     self.options = dict(interpret=True) if interpret else dict(
         compiler_params=_compiler_params(num_warps, num_stages))
 
   def common(self):
     return dict(scale=self.scale, threshold=self.threshold,
-                inv_keep=self.inv_keep, heads=self.heads)
+                inv_keep=self.inv_keep, heads=self.heads,
+                length=self.mask_length)
 
   def seq(self, block):  # [B, T, N, D] arrays, one (b, n) and a T block
     return pl.BlockSpec((None, block, None, self.depth),
@@ -405,11 +378,11 @@ def fused_attention(q, k, v, key_mask, seed=None, rate: float = 0.0, *,
   options = (rate, block_q, block_k, num_warps, num_stages, interpret)
   mesh = jax.sharding.get_abstract_mesh()
   if mesh.empty or mesh.size == 1 or b % mesh.size:
-    plan = _Plan((b, length, n, d), *options)
+    plan = _Plan((b, length, n, d), t, *options)
     return _attention(plan, _full_seed(seed), bias, q, k, v)[:, :t]
   # Under a device mesh (the trainer's data parallelism) each device runs
   # the kernel on its rows of the batch; XLA cannot split the custom call.
-  plan = _Plan((b // mesh.size, length, n, d), *options)
+  plan = _Plan((b // mesh.size, length, n, d), t, *options)
   rows = P(mesh.axis_names)
 
   def shard(seed, bias, q, k, v):

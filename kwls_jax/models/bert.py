@@ -17,6 +17,7 @@ import jax.numpy as jnp
 
 from kwls_jax.models import attention_kernel
 from kwls_jax.models import dropout as dropout_lib
+from kwls_jax.models import hash_dropout
 
 _ACTIVATIONS = {
     "gelu": lambda x: jax.nn.gelu(x, approximate=False),
@@ -62,10 +63,11 @@ class BertConfig:
   attention_impl: str = "einsum"
   # Dropout masks: "bits16" (dropout.py: 16-bit draws, four per threefry
   # call), "nnx" (nnx.Dropout: one float32 uniform, one threefry call, per
-  # element) or "auto": the faster of the two where the model is built,
-  # measured: bits16 on CPU (1.26x MiniLM-L6, 1.14x BERT-base), nnx on a GPU
-  # (H100: 1.3 % BERT-base, 4 % MiniLM-L6; TPU unmeasured); see
-  # results/benchmarks/.
+  # element), "hash" (hash_dropout.py: a hash of the element's position, no
+  # random numbers stored; the masks of attention_impl "pallas") or "auto":
+  # the faster of bits16 and nnx where the model is built, measured: bits16
+  # on CPU (1.26x MiniLM-L6, 1.14x BERT-base), nnx on a GPU (H100: 1.3 %
+  # BERT-base, 4 % MiniLM-L6; TPU unmeasured); see results/benchmarks/.
   dropout_draws: str = "auto"
   # Query, key and value projections as one [H, 3H] matmul (same parameters).
   fused_qkv: bool = True
@@ -81,7 +83,7 @@ class BertConfig:
     if self.attention_impl not in ATTENTION_IMPLS:
       raise ValueError(f"unsupported attention_impl {self.attention_impl!r}: "
                        f"one of {ATTENTION_IMPLS}")
-    if self.dropout_draws not in ("auto", "bits16", "nnx"):
+    if self.dropout_draws not in ("auto", "bits16", "hash", "nnx"):
       raise ValueError(f"unsupported dropout_draws {self.dropout_draws!r}")
     if self.remat not in REMAT_POLICIES:
       raise ValueError(f"unsupported remat {self.remat!r}: "
@@ -139,9 +141,12 @@ def dropout_draws(config: BertConfig, backend: str | None = None) -> str:
   return "bits16" if (backend or jax.default_backend()) == "cpu" else "nnx"
 
 
+_DROPOUTS = {"bits16": dropout_lib.Dropout, "hash": hash_dropout.Dropout,
+             "nnx": nnx.Dropout}
+
+
 def _dropout(rate, config, rngs):
-  bits = dropout_draws(config) == "bits16"
-  return (dropout_lib.Dropout if bits else nnx.Dropout)(rate, rngs=rngs)
+  return _DROPOUTS[dropout_draws(config)](rate, rngs=rngs)
 
 
 def _fused_dense(x, layers):

@@ -53,27 +53,6 @@ def test_bfloat16_is_close_to_the_float32_reference():
   np.testing.assert_allclose(out.astype(jnp.float32), want, atol=0.05)
 
 
-def test_keep_mask_rate_and_independence():
-  seed = ak.dropout_seed(jax.random.key(1))
-  mask = np.asarray(ak.keep_mask(seed, 4, 12, 128, 0.1))
-  n = mask.size
-  sigma = np.sqrt(0.9 * 0.1 / n)
-  assert abs(mask.mean() - ak.keep_probability(0.1)) < 5 * sigma
-  for axis in range(4):  # neighbours along every axis are uncorrelated
-    a = np.moveaxis(mask, axis, 0).astype(np.float64)
-    corr = np.corrcoef(a[1:].ravel(), a[:-1].ravel())[0, 1]
-    assert abs(corr) < 0.01, (axis, corr)
-  other = np.asarray(ak.keep_mask(ak.dropout_seed(jax.random.key(2)),
-                                  4, 12, 128, 0.1))
-  assert 0.15 < (mask != other).mean() < 0.2  # independent: 2 * 0.9 * 0.1
-
-
-def test_keep_probability_is_exact_to_2_to_the_32():
-  assert ak.drop_threshold(0.1) == round(0.1 * 2**32)
-  assert abs(ak.keep_probability(0.1) - 0.9) < 2**-32
-  assert ak.drop_threshold(0.0) == 0
-
-
 def test_rate_zero_is_plain_attention_and_needs_no_seed():
   q, k, v, mask, _ = _inputs()
   out = ak.fused_attention(q, k, v, mask, block_q=16, block_k=16)

@@ -8,6 +8,7 @@ import pytest
 
 from kwls_jax.models import bert
 from kwls_jax.models import dropout
+from kwls_jax.models import hash_dropout
 
 CONFIG = bert.BertConfig(vocab_size=40, hidden_size=16, num_hidden_layers=2,
                          num_attention_heads=4, intermediate_size=32,
@@ -83,24 +84,22 @@ def test_pallas_attention_matches_einsum_without_dropout():
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-7)
 
 
-def test_pallas_attention_dropout_is_the_kernels_mask(monkeypatch):
-  """In training, the model hands the kernel its dropout rate and a seed
-  from its dropout stream: swapping in the einsum reference changes nothing."""
-  config = bert.BertConfig(**{**CONFIG.__dict__, "attention_impl": "pallas",
-                              "hidden_dropout_prob": 0.0,
-                              "attention_probs_dropout_prob": 0.3})
-  kernel = bert.BertClassifier(config, 3, rngs=nnx.Rngs(0))
+def test_pallas_attention_draws_the_masks_of_hashed_dropout():
+  """In training, the kernel's attention dropout is the einsum path's with
+  hashed masks (dropout_draws: hash): the two models take the same steps."""
+  def model(attention):
+    config = bert.BertConfig(**{**CONFIG.__dict__, "attention_impl": attention,
+                                "dropout_draws": "hash",
+                                "attention_probs_dropout_prob": 0.3})
+    return bert.BertClassifier(config, 3, rngs=nnx.Rngs(0))
+
+  kernel, einsum = model("pallas"), model("einsum")
   got = [_loss_and_grads(kernel, False) for _ in range(2)]
   assert float(got[0][0]) != float(got[1][0])  # a new mask each step
   clean, _ = _loss_and_grads(kernel, True)
   assert float(clean) not in (float(got[0][0]), float(got[1][0]))
-  monkeypatch.setattr(
-      bert.attention_kernel, "fused_attention",
-      lambda q, k, v, mask, seed, rate: bert.attention_kernel.
-      reference_attention(q, k, v, mask, seed, rate))
-  reference = bert.BertClassifier(config, 3, rngs=nnx.Rngs(0))
   for (l1, g1), (l2, g2) in zip(
-      got, [_loss_and_grads(reference, False) for _ in range(2)]):
+      got, [_loss_and_grads(einsum, False) for _ in range(2)]):
     np.testing.assert_allclose(l1, l2, rtol=1e-6)
     for a, b in zip(jax.tree.leaves(g1), jax.tree.leaves(g2)):
       np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-7)
@@ -165,6 +164,12 @@ def test_dropout_draws_option():
       bert.BertConfig(**{**CONFIG.__dict__, "dropout_draws": "bits16"}), 3,
       rngs=nnx.Rngs(0))
   assert isinstance(bits.dropout, dropout.Dropout)
+  hashed = bert.BertClassifier(
+      bert.BertConfig(**{**CONFIG.__dict__, "dropout_draws": "hash"}), 3,
+      rngs=nnx.Rngs(0))
+  assert isinstance(hashed.dropout, hash_dropout.Dropout)
+  assert (jax.tree.structure(nnx.state(hashed))
+          == jax.tree.structure(nnx.state(bits)))
   # Same parameters and RNG state either way: checkpoints are interchangeable.
   assert (jax.tree.structure(nnx.state(nnx_draws))
           == jax.tree.structure(nnx.state(bits)))
@@ -187,7 +192,8 @@ def test_dropout_draws_auto_is_bits16_on_cpu_and_nnx_on_accelerators():
 
 
 @pytest.mark.parametrize("draws,attention", [
-    ("nnx", "einsum"), ("bits16", "einsum"), ("auto", "pallas")])
+    ("nnx", "einsum"), ("bits16", "einsum"), ("hash", "einsum"),
+    ("auto", "pallas")])
 def test_remat_policies_recompute_the_same_dropout_and_gradients(draws,
                                                                   attention):
   def run(remat):
