@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One GPU check, run on a lent machine (about 6 minutes on one H100):
+# One GPU check, run on a lent machine (about 6.5 minutes on one H100):
 #   1. one BERT-base attention (batch 64 x 128, 12 heads of 64, bf16),
 #      forward + backward, per implementation (benchmarks/gpu_attention.py):
 #      XLA einsums with BERT's dropout mask, the same with the fused kernel's
@@ -11,23 +11,25 @@
 #      windows of 100 timed steps (each window printed too): first the
 #      previous defaults (nnx.Dropout, three q/k/v matmuls) as the baseline;
 #      then today's defaults (on a GPU: nnx.Dropout, one q/k/v matmul, einsum
-#      attention); the same with the Pallas attention kernel (attention
-#      dropout kept), in its fastest correct setting from step 1 and the
-#      default one; and with AdamW on one flattened vector (one update kernel
-#      instead of one per parameter); each followed by a 10-step profile
-#      summary (benchmarks/trace_summary.py: time per kernel class, top
-#      kernels; the defaults' trace is copied to $OUT);
+#      attention); the same with hashed dropout masks (dropout_draws: hash,
+#      no random numbers stored); and with the Pallas attention kernel
+#      (attention dropout kept) in its fastest correct setting from step 1,
+#      with hashed and with nnx.Dropout masks elsewhere; each followed by a
+#      10-step profile summary (benchmarks/trace_summary.py: time per kernel
+#      class, top kernels; the defaults' trace is copied to $OUT);
 #   3. `kwls train` end to end on the GPU: BERT-base (random init, the
 #      bert-base-uncased vocabulary carried in .gpu_data/bert_vocab) on IMDb
 #      with KWLS soft labels, batch 64 x 128, one epoch (293 steps), bf16,
 #      orbax checkpoints; its samples/s per 50-step window and final.json
 #      (benchmarks/run_throughput.py): the trainer's speed, data and all;
-#   4. with GPU_EXTRA=1 (about 6 more minutes): remat dots and
-#      dots_no_batch, no dropout at all (what dropout costs at most; not
-#      BERT's recipe), cuDNN fused attention (no attention dropout),
-#      MiniLM-L6 with the defaults and with the Pallas kernel, SGD instead of
-#      AdamW (what Adam's update costs), the defaults under two XLA GEMM
-#      settings, and `kwls train` TextCNN on IMDb with KWLS, one epoch;
+#   4. with GPU_EXTRA=1 (about 7 more minutes): AdamW on one flattened
+#      vector (one update kernel instead of one per parameter), the Pallas
+#      kernel in its default setting, remat dots and dots_no_batch, no
+#      dropout at all (what dropout costs at most; not BERT's recipe), cuDNN
+#      fused attention (no attention dropout), MiniLM-L6 with the defaults
+#      and with the Pallas kernel, SGD instead of AdamW (what Adam's update
+#      costs), the defaults under two XLA GEMM settings, and `kwls train`
+#      TextCNN on IMDb with KWLS, one epoch;
 #   5. with GPU_SOFT_LABELS=1, `kwls soft-labels` end to end with the JAX
 #      engine on the GPU and on the same machine's CPU (about 3 more minutes).
 # The machine has JAX with CUDA, flax and optax but no internet: the package
@@ -69,25 +71,25 @@ python3 benchmarks/gpu_attention.py ${ATTENTION_ARGS:-} 2>&1 \
 KERNEL=$(awk '/^pallas:/ && / ok$/ {sub(/^pallas:/, "", $1);
   sub(/:$/, "", $1); print $2, $1}' "$OUT/attention.txt" | sort -g \
   | head -1 | cut -d" " -f2)
-KERNELS="64x64x4x2"
-[[ -n "$KERNEL" && "$KERNEL" != 64x64x4x2 ]] && KERNELS="$KERNEL,$KERNELS"
-echo "Pallas kernel settings for BERT: $KERNELS"
+KERNEL="${KERNEL:-64x64x4x2}"
+echo "Pallas kernel setting for BERT: $KERNEL"
 
 echo "== BERT-base training throughput (bf16, batch 64, length 128)"
 : > "$OUT/bert_throughput.txt"
 bench --models bert-base --draws nnx --qkv separate
-bench --models bert-base --profile "$PROFILES"
-bench --models bert-base --attention pallas --kernel "$KERNELS" \
-  --profile "$PROFILES"
-bench --models bert-base --optimizer flat-adamw --profile "$PROFILES"
+bench --models bert-base --draws auto,hash --profile "$PROFILES"
+bench --models bert-base --attention pallas --kernel "$KERNEL" \
+  --draws hash,nnx --profile "$PROFILES"
 find "$PROFILES" -path "*-einsum-auto-fused-adamw-none/*" \
   -name perfetto_trace.json.gz \
   -exec cp {} "$OUT/perfetto_trace_defaults.json.gz" \; -quit
 if [[ "${GPU_EXTRA:-0}" == 1 ]]; then
+  bench --models bert-base --optimizer flat-adamw
+  [[ "$KERNEL" != 64x64x4x2 ]] && bench --models bert-base --attention pallas
   bench --models bert-base --remat dots,dots_no_batch
   bench --models bert-base --no-dropout
   bench --models bert-base --attention cudnn --steps 50 --repeats 1
-  bench --models minilm-l6 --attention einsum,pallas --kernel "$KERNELS" \
+  bench --models minilm-l6 --attention einsum,pallas --kernel "$KERNEL" \
     --steps 200 --repeats 1
   bench --models bert-base --optimizer sgd
   # XLA's GEMM emitters: Triton for every GEMM it supports (JAX's GPU

@@ -199,9 +199,10 @@ def main():
                       help="the pallas kernel's block_q x block_k x Triton "
                       "warps x stages; a comma list runs each")
   parser.add_argument("--draws", default="auto",
-                      help="dropout masks: auto (BERT's default: bits16 on "
-                      "CPU, nnx elsewhere), bits16 (kwls_jax.models.dropout) "
-                      "or nnx (nnx.Dropout); a comma list runs each")
+                      help="dropout masks: auto (BERT's default: hash on "
+                      "CPU, nnx elsewhere), bits16 (kwls_jax.models.dropout), "
+                      "hash (kwls_jax.models.hash_dropout) or nnx "
+                      "(nnx.Dropout); a comma list runs each")
   parser.add_argument("--qkv", default="fused",
                       help="fused (one [H, 3H] matmul) or separate; a comma "
                       "list runs each")

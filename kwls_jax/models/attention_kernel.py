@@ -355,8 +355,12 @@ def fused_attention(q, k, v, key_mask, seed=None, rate: float = 0.0, *,
     raise ValueError("a dropout rate > 0 needs a seed (dropout_seed(key))")
   if t > _MAX_LENGTH:
     raise ValueError(f"sequences longer than {_MAX_LENGTH} are not supported")
+  backend = jax.default_backend()
   if interpret is None:
-    interpret = jax.default_backend() == "cpu"
+    interpret = backend == "cpu"
+  if not interpret and backend == "tpu":
+    raise ValueError("the Pallas attention kernel is written for GPUs "
+                     "(Triton); on a TPU use attention_impl 'einsum'")
   block_q = block_q or KERNEL_OPTIONS["block_q"]
   block_k = block_k or KERNEL_OPTIONS["block_k"]
   num_warps = num_warps or KERNEL_OPTIONS["num_warps"]

@@ -65,9 +65,10 @@ class BertConfig:
   # call), "nnx" (nnx.Dropout: one float32 uniform, one threefry call, per
   # element), "hash" (hash_dropout.py: a hash of the element's position, no
   # random numbers stored; the masks of attention_impl "pallas") or "auto":
-  # the faster of bits16 and nnx where the model is built, measured: bits16
-  # on CPU (1.26x MiniLM-L6, 1.14x BERT-base), nnx on a GPU (H100: 1.3 %
-  # BERT-base, 4 % MiniLM-L6; TPU unmeasured); see results/benchmarks/.
+  # the fastest measured where the model is built: hash on a CPU (1.08x
+  # bits16 and 1.23x nnx for MiniLM-L6, 1.04x bits16 for BERT-base), nnx on
+  # a GPU (H100: bits16 1.3-4 % slower; hash not measured yet; TPU
+  # unmeasured); see results/benchmarks/.
   dropout_draws: str = "auto"
   # Query, key and value projections as one [H, 3H] matmul (same parameters).
   fused_qkv: bool = True
@@ -138,7 +139,7 @@ def dropout_draws(config: BertConfig, backend: str | None = None) -> str:
   """config.dropout_draws, "auto" resolved for backend (default: JAX's)."""
   if config.dropout_draws != "auto":
     return config.dropout_draws
-  return "bits16" if (backend or jax.default_backend()) == "cpu" else "nnx"
+  return "hash" if (backend or jax.default_backend()) == "cpu" else "nnx"
 
 
 _DROPOUTS = {"bits16": dropout_lib.Dropout, "hash": hash_dropout.Dropout,

@@ -76,6 +76,13 @@ def test_dropout_scales_kept_probabilities_and_drops_the_rest():
                              atol=1e-6)
 
 
+def test_a_tpu_is_told_to_use_einsum(monkeypatch):
+  q, k, v, mask, seed = _inputs()
+  monkeypatch.setattr(jax, "default_backend", lambda: "tpu")
+  with pytest.raises(ValueError, match="TPU use attention_impl 'einsum'"):
+    ak.fused_attention(q, k, v, mask, seed, 0.1)
+
+
 def test_bad_arguments_are_refused():
   q, k, v, mask, seed = _inputs()
   with pytest.raises(ValueError, match="seed"):

@@ -177,16 +177,16 @@ def test_dropout_draws_option():
     bert.BertConfig(dropout_draws="philox")
 
 
-def test_dropout_draws_auto_is_bits16_on_cpu_and_nnx_on_accelerators():
+def test_dropout_draws_auto_is_hash_on_cpu_and_nnx_on_accelerators():
   assert CONFIG.dropout_draws == "auto"
-  assert bert.dropout_draws(CONFIG, "cpu") == "bits16"
+  assert bert.dropout_draws(CONFIG, "cpu") == "hash"
   assert bert.dropout_draws(CONFIG, "gpu") == "nnx"
   assert bert.dropout_draws(CONFIG, "tpu") == "nnx"
   explicit = bert.BertConfig(**{**CONFIG.__dict__, "dropout_draws": "nnx"})
   assert bert.dropout_draws(explicit, "cpu") == "nnx"
   # Built where JAX runs: these tests run on the CPU.
   model = bert.BertClassifier(CONFIG, 3, rngs=nnx.Rngs(0))
-  expected = (dropout.Dropout if jax.default_backend() == "cpu"
+  expected = (hash_dropout.Dropout if jax.default_backend() == "cpu"
               else nnx.Dropout)
   assert type(model.dropout) is expected  # pylint: disable=unidiomatic-typecheck
 
