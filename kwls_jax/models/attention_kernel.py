@@ -42,7 +42,6 @@ from kwls_jax.models import hash_dropout
 KERNEL_OPTIONS = dict(block_q=64, block_k=64, num_warps=4, num_stages=2)
 
 _MASKED = -0.7 * float(np.finfo(np.float32).max)  # score of a masked key
-_MAX_LENGTH = 1 << 16  # query and key positions share one uint32 counter
 
 
 def keep_mask(seed: jax.Array, batch: int, heads: int, length: int,
@@ -353,8 +352,6 @@ def fused_attention(q, k, v, key_mask, seed=None, rate: float = 0.0, *,
     raise ValueError(f"dropout rate must be in [0, 1), got {rate}")
   if rate > 0 and seed is None:
     raise ValueError("a dropout rate > 0 needs a seed (dropout_seed(key))")
-  if t > _MAX_LENGTH:
-    raise ValueError(f"sequences longer than {_MAX_LENGTH} are not supported")
   backend = jax.default_backend()
   if interpret is None:
     interpret = backend == "cpu"
