@@ -147,8 +147,10 @@ def _forward_kernel(seed_ref, bias_ref, q_ref, k_ref, v_ref, o_ref, lse_ref,
 
 
 def _dkdv_kernel(seed_ref, bias_ref, q_ref, k_ref, v_ref, do_ref, lse_ref,
-                 delta_ref, dk_ref, dv_ref, *, scale, threshold, inv_keep,
-                 block_q, heads, length):
+                 delta_ref, dk_ref, dv_ref, dq_ref=None, *, scale, threshold,
+                 inv_keep, block_q, heads, length):
+  """dk, dv of one key block; with dq_ref (one key block holds all keys),
+  dq too, from the same recomputed probabilities."""
   b, n, kb = pl.program_id(0), pl.program_id(1), pl.program_id(2)
   block_k, depth = k_ref.shape
   k, v, bias = k_ref[...], v_ref[...], bias_ref[...]
@@ -170,6 +172,9 @@ def _dkdv_kernel(seed_ref, bias_ref, q_ref, k_ref, v_ref, do_ref, lse_ref,
     dv = dv + _dot(pd.astype(do.dtype), do, 0, 0)
     ds = p * (dp - delta_ref[pl.ds(start, block_q)][:, None])
     dk = dk + _dot(ds.astype(q.dtype), q, 0, 0)
+    if dq_ref is not None:
+      dq = _dot(ds.astype(k.dtype), k, 1, 0) * scale
+      dq_ref[pl.ds(start, block_q), :] = dq.astype(dq_ref.dtype)
     return dk, dv
 
   zeros = jnp.zeros((block_k, depth), jnp.float32)
@@ -274,16 +279,27 @@ def _backward(plan: _Plan, seed, bias, q, k, v, out, lse, do):
   delta = jnp.einsum("btnd,btnd->bnt", out.astype(jnp.float32),
                      do.astype(jnp.float32))
   args = (seed, bias, q, k, v, do, lse, delta)
-  dk, dv = pl.pallas_call(
+  # One key block holding every key: dq comes from the same kernel.
+  with_dq = plan.block_k >= plan.length
+  out_specs = [plan.seq(plan.block_k), plan.seq(plan.block_k)]
+  out_shape = [jax.ShapeDtypeStruct(k.shape, k.dtype),
+               jax.ShapeDtypeStruct(v.shape, v.dtype)]
+  if with_dq:
+    out_specs.append(plan.full())
+    out_shape.append(jax.ShapeDtypeStruct(q.shape, q.dtype))
+  grads = pl.pallas_call(
       functools.partial(_dkdv_kernel, block_q=plan.block_q, **plan.common()),
       grid=plan.grid(plan.block_k),
       in_specs=[plan.seed(), plan.bias(plan.block_k), plan.full(),
                 plan.seq(plan.block_k), plan.seq(plan.block_k), plan.full(),
                 plan.all_rows(), plan.all_rows()],
-      out_specs=[plan.seq(plan.block_k), plan.seq(plan.block_k)],
-      out_shape=[jax.ShapeDtypeStruct(k.shape, k.dtype),
-                 jax.ShapeDtypeStruct(v.shape, v.dtype)],
-      name="kwls_attention_dkdv", **plan.options)(*args)
+      out_specs=out_specs, out_shape=out_shape,
+      name="kwls_attention_bwd" if with_dq else "kwls_attention_dkdv",
+      **plan.options)(*args)
+  if with_dq:
+    dk, dv, dq = grads
+    return dq, dk, dv
+  dk, dv = grads
   dq = pl.pallas_call(
       functools.partial(_dq_kernel, block_k=plan.block_k, **plan.common()),
       grid=plan.grid(plan.block_q),

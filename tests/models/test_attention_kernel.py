@@ -19,7 +19,8 @@ def _inputs(dtype=jnp.float32, length=T):
 
 
 @pytest.mark.parametrize("rate", [0.0, 0.1])
-@pytest.mark.parametrize("blocks", [(16, 16), (16, 32), (64, 16)])
+@pytest.mark.parametrize("blocks", [(16, 16), (16, 32), (64, 16),
+                                    (16, 64)])  # one key block: fused dq
 def test_forward_and_gradients_match_the_einsum_reference(rate, blocks):
   q, k, v, mask, seed = _inputs()
   fused = lambda q, k, v: ak.fused_attention(
@@ -105,8 +106,9 @@ def test_lowers_to_triton_kernels_for_a_gpu():
   mask = jax.ShapeDtypeStruct((4, 160), jnp.bool_)
   seed = jax.ShapeDtypeStruct((2,), jnp.uint32)
 
-  def loss(q, k, v, mask, seed):
-    out = ak.fused_attention(q, k, v, mask, seed, 0.1, interpret=False)
+  def loss(q, k, v, mask, seed, block_k=64):
+    out = ak.fused_attention(q, k, v, mask, seed, 0.1, block_k=block_k,
+                             interpret=False)
     return jnp.sum(out.astype(jnp.float32))
 
   grad = jax.jit(jax.grad(loss, argnums=(0, 1, 2)))
@@ -115,3 +117,8 @@ def test_lowers_to_triton_kernels_for_a_gpu():
   for name in ("kwls_attention_fwd", "kwls_attention_dkdv",
                "kwls_attention_dq"):
     assert name in text
+  # One key block of all 256 keys (160 padded): dq, dk, dv from one kernel.
+  fused = jax.jit(jax.grad(lambda *x: loss(*x, block_k=256), argnums=(0, 1, 2)))
+  text = fused.trace(q, q, q, mask, seed).lower(
+      lowering_platforms=("cuda",)).as_text()
+  assert "kwls_attention_bwd" in text and "kwls_attention_dq" not in text

@@ -1,4 +1,4 @@
-"""Tests for the hashed dropout masks and layer (kwls_jax.models.hash_dropout)."""
+"""Tests for hashed dropout masks and their layer (models/hash_dropout.py)."""
 
 import os
 import subprocess
@@ -67,7 +67,8 @@ def test_layer_scales_kept_values_and_draws_a_new_mask_each_call():
   np.testing.assert_allclose(y[kept], np.asarray(x)[kept] / 0.9, rtol=1e-6)
   assert abs(kept.mean() - 0.9) < 0.003
   assert abs(y.mean() - float(x.mean())) < 0.01
-  assert not np.array_equal(kept, np.asarray(layer(x, deterministic=False)) != 0)
+  again = np.asarray(layer(x, deterministic=False)) != 0
+  assert not np.array_equal(kept, again)
 
 
 def test_layer_uses_the_stream_like_nnx_dropout():
@@ -116,4 +117,5 @@ def test_masks_do_not_depend_on_batch_sharding():
   proc = subprocess.run([sys.executable, "-c", _SHARDED], env=env,
                         capture_output=True, text=True, timeout=120,
                         check=False)
-  assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
+  assert proc.returncode == 0 and proc.stdout.strip() == "ok", (
+      proc.stderr[-2000:])
