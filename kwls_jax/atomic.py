@@ -32,3 +32,10 @@ def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
     with contextlib.suppress(FileNotFoundError):
       os.unlink(tmp)
     raise
+
+
+def save_npy(path: str | os.PathLike, array) -> None:
+  """np.save(path, array) through atomic_open."""
+  import numpy as np  # pylint: disable=g-import-not-at-top  # CLI start-up
+  with atomic_open(path, "wb") as f:
+    np.save(f, array)

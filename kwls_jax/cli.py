@@ -19,7 +19,7 @@ import sys
 from typing import Sequence
 
 from kwls_jax import memory
-from kwls_jax.atomic import atomic_open
+from kwls_jax.atomic import save_npy
 
 PROGRESS_MIN_DOCS = 10_000  # progress bars from this many instances on
 PROGRESS_MIN_BYTES = 4 << 20  # ... or from this input size on
@@ -94,13 +94,6 @@ def _enable_compilation_cache() -> None:
   jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 
-def _save_npy(path: str, array) -> None:
-  """Writes atomically: an interrupted run never leaves a truncated file."""
-  import numpy as np  # pylint: disable=g-import-not-at-top
-  with atomic_open(path, "wb") as f:
-    np.save(f, array)
-
-
 def _read(args):
   from kwls_jax.corpora.jsonl import read_jsonl  # pylint: disable=g-import-not-at-top
   return read_jsonl(args.input, num_labels=args.num_labels)
@@ -148,7 +141,7 @@ def cmd_soft_labels(args) -> int:
                            method="classic", epsilon=args.epsilon)
   else:
     soft = _soft_label_result(args)[0].soft_labels
-  _save_npy(args.out, soft.astype("float32", copy=False))
+  save_npy(args.out, soft.astype("float32", copy=False))
   print(f"wrote {args.out}: soft labels [{soft.shape[0]}, {soft.shape[1]}] "
         f"({args.method}, {args.tokenizer})", file=sys.stderr)
   return 0

@@ -19,7 +19,7 @@ import jax
 import numpy as np
 
 from kwls_jax import provenance
-from kwls_jax.atomic import atomic_open
+from kwls_jax.atomic import atomic_open, save_npy
 from kwls_jax.training import checkpoint
 from kwls_jax.training import config as config_lib
 from kwls_jax.training import data as data_lib
@@ -119,11 +119,6 @@ def evaluate_split(run: Run, eval_step, split: str) -> tuple[dict, np.ndarray]:
                              data_lib.eval_batches(s, run.config.eval_batch_size),
                              run.mesh)
   return compute_metrics(logits, s.labels), logits
-
-
-def _atomic_save(path: str, array: np.ndarray) -> None:
-  with atomic_open(path, "wb") as f:
-    np.save(f, array)
 
 
 def _atomic_json(path: str, values: dict) -> None:
@@ -306,11 +301,11 @@ def _finish(run: Run, eval_step, tracker, step: int, best: dict | None,
       out[split], logits = evaluate_split(run, eval_step, split)
     else:
       continue
-    _atomic_save(os.path.join(pred_dir, f"{split}_probs.npy"),
+    save_npy(os.path.join(pred_dir, f"{split}_probs.npy"),
                  softmax(logits).astype(np.float32))
   if c.save_train_probs:
     _, logits = evaluate_split(run, eval_step, "train")
-    _atomic_save(os.path.join(pred_dir, "train_probs.npy"),
+    save_npy(os.path.join(pred_dir, "train_probs.npy"),
                  softmax(logits).astype(np.float32))
   tracker.log({"kind": "test", "step": step, **out["test"]})
   n_train = len(run.splits["train"])
