@@ -3,8 +3,8 @@
 The shapes of one BERT-base layer at batch 64 x 128 (12 heads of 64), bf16,
 with attention dropout 0.1 where the implementation has it:
 
-  einsum-nnx   BERT's `einsum` path: XLA einsums, float32 softmax, an
-               nnx.Dropout-style mask (jax.random.bernoulli, threefry);
+  einsum-nnx   BERT's `einsum` path (bert.einsum_attention): XLA einsums,
+               float32 softmax, nnx.Dropout's mask (threefry);
   einsum-hash  attention_kernel.reference_attention: the same in XLA with
                the fused kernel's hashed mask;
   pallas:QxKxWxS  attention_kernel.fused_attention with block_q Q, block_k
@@ -30,11 +30,13 @@ import argparse
 import statistics
 import time
 
+from flax import nnx
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from kwls_jax.models import attention_kernel as ak
+from kwls_jax.models import bert
+from kwls_jax.models import hash_dropout
 
 RATE = 0.1
 TOLERANCE = 3e-2  # bf16 rounding of probabilities and gradients, relative
@@ -46,14 +48,21 @@ DEFAULT_IMPLS = ("einsum-nnx,einsum-hash,cudnn,pallas:64x64x4x2,"
 
 
 def einsum_nnx(q, k, v, mask, key):
-  """BERT's einsum attention with a jax.random.bernoulli dropout mask."""
-  scores = jnp.einsum("bqnd,bknd->bnqk", q, k).astype(jnp.float32)
-  scores = scores / jnp.sqrt(jnp.float32(q.shape[-1]))
-  scores = jnp.where(mask[:, None, None, :], scores, jnp.finfo(jnp.float32).min)
-  probs = jax.nn.softmax(scores, axis=-1).astype(v.dtype)
-  keep = jax.random.bernoulli(key, 1 - RATE, probs.shape)
-  probs = jnp.where(keep, probs / (1 - RATE), 0).astype(v.dtype)
-  return jnp.einsum("bnqk,bknd->bqnd", probs, v)
+  """BERT's einsum attention with nnx.Dropout's mask (jax.random.bernoulli)."""
+  dropout = nnx.Dropout(RATE, rngs=nnx.Rngs(dropout=key))
+  return bert.einsum_attention(
+      q, k, v, mask, lambda probs: dropout(probs, deterministic=False))
+
+
+def kernel_options(setting: str) -> dict:
+  """The kernel's options of a "QxKxWxS" setting: block_q x block_k x Triton
+  warps x pipeline stages (attention_kernel.KERNEL_OPTIONS)."""
+  try:
+    bq, bk, warps, stages = map(int, setting.split("x"))
+  except ValueError:
+    raise ValueError(f"kernel setting {setting!r} is not block_q x block_k x "
+                     "warps x stages, e.g. 64x64x4x2") from None
+  return dict(block_q=bq, block_k=bk, num_warps=warps, num_stages=stages)
 
 
 def make(impl: str):
@@ -62,16 +71,15 @@ def make(impl: str):
     return einsum_nnx
   if impl == "einsum-hash":
     return lambda q, k, v, mask, key: ak.reference_attention(
-        q, k, v, mask, ak.dropout_seed(key), RATE)
+        q, k, v, mask, hash_dropout.seed_from_key(key), RATE)
   if impl == "cudnn":
     return lambda q, k, v, mask, key: jax.nn.dot_product_attention(
         q, k, v, key_value_seq_lengths=jnp.sum(mask, -1, dtype=jnp.int32),
         implementation="cudnn")
   if impl.startswith("pallas:"):
-    bq, bk, warps, stages = map(int, impl.split(":")[1].split("x"))
+    options = kernel_options(impl.split(":")[1])
     return lambda q, k, v, mask, key: ak.fused_attention(
-        q, k, v, mask, ak.dropout_seed(key), RATE, block_q=bq, block_k=bk,
-        num_warps=warps, num_stages=stages)
+        q, k, v, mask, hash_dropout.seed_from_key(key), RATE, **options)
   raise ValueError(f"unknown implementation {impl!r}")
 
 

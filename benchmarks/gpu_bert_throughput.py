@@ -31,7 +31,8 @@ from kwls_jax.models import bert
 from kwls_jax.training import config as config_lib
 from kwls_jax.training import loss as loss_lib
 from kwls_jax.training import state as state_lib
-import trace_summary  # benchmarks/, beside this script
+import gpu_attention  # benchmarks/, beside this script
+import trace_summary
 
 CONFIGS = {"bert-base": bert.BertConfig.bert_base,
            "minilm-l6": bert.BertConfig.minilm_l6}
@@ -169,17 +170,6 @@ def _draws_label(draws: str) -> str:
   return f"{resolved}(auto)" if draws == "auto" else draws
 
 
-def set_kernel(parser, kernel: str):
-  """Sets the pallas kernel's options from "QxKxWxS" (see --kernel)."""
-  try:
-    bq, bk, warps, stages = map(int, kernel.split("x"))
-  except ValueError:
-    parser.error(f"--kernel: {kernel!r} is not block_q x block_k x warps x "
-                 "stages, e.g. 64x64x4x2")
-  attention_kernel.KERNEL_OPTIONS.update(
-      block_q=bq, block_k=bk, num_warps=warps, num_stages=stages)
-
-
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--models", default="bert-base,minilm-l6")
@@ -243,7 +233,11 @@ def main():
     if attention != "pallas":
       kernel = ""  # one run, whatever --kernel lists
     else:
-      set_kernel(parser, kernel)
+      try:
+        attention_kernel.KERNEL_OPTIONS.update(
+            gpu_attention.kernel_options(kernel))
+      except ValueError as e:
+        parser.error(f"--kernel: {e}")
     shown = attention + (kernel and f":{kernel}")
     label = f"{name}-{shown}-{draws}-{qkv}-{opt}-{remat}"
     if label in seen:

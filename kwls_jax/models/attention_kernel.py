@@ -50,11 +50,6 @@ def keep_mask(seed: jax.Array, batch: int, heads: int, length: int,
   return hash_dropout.keep_mask(seed, (batch, heads, length, length), rate)
 
 
-def dropout_seed(key: jax.Array) -> jax.Array:
-  """The kernel's uint32[2] seed drawn from a JAX PRNG key."""
-  return hash_dropout.seed_from_key(key)
-
-
 def _full_seed(seed, batch_offset=0):
   """The kernel's uint32[4] seed: the two key words, the batch offset, 0."""
   seed = jnp.asarray(seed, jnp.uint32)
@@ -108,12 +103,9 @@ def _dot(a, b, contract_a: int, contract_b: int):
                          preferred_element_type=jnp.float32)
 
 
-def _block_probs(q, k, bias, lse_or_none, scale):
+def _scores(q, k, bias, scale):
   """Scaled scores of a q block against a k block, plus the key bias."""
-  s = _dot(q, k, 1, 1) * scale + bias[None, :]
-  if lse_or_none is None:
-    return s
-  return jnp.exp(s - lse_or_none[:, None])
+  return _dot(q, k, 1, 1) * scale + bias[None, :]
 
 
 def _forward_kernel(seed_ref, bias_ref, q_ref, k_ref, v_ref, o_ref, lse_ref,
@@ -128,7 +120,7 @@ def _forward_kernel(seed_ref, bias_ref, q_ref, k_ref, v_ref, o_ref, lse_ref,
     start = pl.multiple_of(j * block_k, block_k)
     k = k_ref[pl.ds(start, block_k), :]
     v = v_ref[pl.ds(start, block_k), :]
-    s = _block_probs(q, k, bias_ref[pl.ds(start, block_k)], None, scale)
+    s = _scores(q, k, bias_ref[pl.ds(start, block_k)], scale)
     m_new = jnp.maximum(m, jnp.max(s, axis=1))
     p = jnp.exp(s - m_new[:, None])
     alpha = jnp.exp(m - m_new)
@@ -160,7 +152,8 @@ def _dkdv_kernel(seed_ref, bias_ref, q_ref, k_ref, v_ref, do_ref, lse_ref,
     start = pl.multiple_of(i * block_q, block_q)
     q = q_ref[pl.ds(start, block_q), :]
     do = do_ref[pl.ds(start, block_q), :]
-    p = _block_probs(q, k, bias, lse_ref[pl.ds(start, block_q)], scale)
+    lse = lse_ref[pl.ds(start, block_q)]
+    p = jnp.exp(_scores(q, k, bias, scale) - lse[:, None])
     dp = _dot(do, v, 1, 1)
     if threshold:
       keys = _row_keys(seed_ref, b, n, start, block_q, heads, length)
@@ -195,7 +188,8 @@ def _dq_kernel(seed_ref, bias_ref, q_ref, k_ref, v_ref, do_ref, lse_ref,
     start = pl.multiple_of(j * block_k, block_k)
     k = k_ref[pl.ds(start, block_k), :]
     v = v_ref[pl.ds(start, block_k), :]
-    p = _block_probs(q, k, bias_ref[pl.ds(start, block_k)], lse, scale)
+    p = jnp.exp(_scores(q, k, bias_ref[pl.ds(start, block_k)], scale)
+                - lse[:, None])
     dp = _dot(do, v, 1, 1)
     if threshold:
       keep = _keep(keys, start, block_k, threshold)
@@ -346,7 +340,8 @@ def fused_attention(q, k, v, key_mask, seed=None, rate: float = 0.0, *,
   Args:
     q, k, v: [B, T, N, D] queries, keys and values (bfloat16 or float32).
     key_mask: [B, T] bool, False for padding keys.
-    seed: uint32[2] dropout seed (dropout_seed(key)); None when rate is 0.
+    seed: uint32[2] dropout seed (hash_dropout.seed_from_key(key)); None
+      when rate is 0.
     rate: attention dropout rate, static; 0 for none (evaluation).
     block_q, block_k: query and key block lengths (powers of two, >= 16 on
       a GPU); T is padded up to a multiple of both.
@@ -367,7 +362,8 @@ def fused_attention(q, k, v, key_mask, seed=None, rate: float = 0.0, *,
   if not 0.0 <= rate < 1.0:
     raise ValueError(f"dropout rate must be in [0, 1), got {rate}")
   if rate > 0 and seed is None:
-    raise ValueError("a dropout rate > 0 needs a seed (dropout_seed(key))")
+    raise ValueError("a dropout rate > 0 needs a seed "
+                     "(hash_dropout.seed_from_key(key))")
   backend = jax.default_backend()
   if interpret is None:
     interpret = backend == "cpu"

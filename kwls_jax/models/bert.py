@@ -165,6 +165,18 @@ def _norm(config, dtype, param_dtype, rngs):
       param_dtype=param_dtype, use_fast_variance=False, rngs=rngs)
 
 
+def einsum_attention(q, k, v, mask, dropout):
+  """BERT's attention with XLA einsums: softmax over unmasked keys (float32),
+  `dropout` on the probabilities, then the values. q, k, v: [B, T, N, D];
+  mask: bool [B, T]."""
+  scores = jnp.einsum("bqnd,bknd->bnqk", q, k).astype(jnp.float32)
+  scores = scores / jnp.sqrt(jnp.float32(q.shape[-1]))
+  scores = jnp.where(mask[:, None, None, :], scores,
+                     jnp.finfo(jnp.float32).min)
+  probs = dropout(jax.nn.softmax(scores, axis=-1).astype(v.dtype))
+  return jnp.einsum("bnqk,bknd->bqnd", probs, v)
+
+
 class BertEmbeddings(nnx.Module):
   """Word + position + token-type embeddings, then LayerNorm and dropout."""
 
@@ -205,8 +217,11 @@ class BertSelfAttention(nnx.Module):
     self.query = _dense(h, h, config, dtype, param_dtype, rngs)
     self.key = _dense(h, h, config, dtype, param_dtype, rngs)
     self.value = _dense(h, h, config, dtype, param_dtype, rngs)
-    self.dropout = _dropout(config.attention_probs_dropout_prob, config,
-                            rngs)
+    # The fused kernel draws hash_dropout's masks itself, from this layer's
+    # seed (same state as every dropout layer).
+    rate = config.attention_probs_dropout_prob
+    self.dropout = (hash_dropout.Dropout(rate, rngs=rngs)
+                    if self.impl == "pallas" else _dropout(rate, config, rngs))
 
   def __call__(self, x, mask, *, deterministic=None):
     b, t, _ = x.shape
@@ -217,16 +232,13 @@ class BertSelfAttention(nnx.Module):
     else:
       q, k, v = split(self.query(x)), split(self.key(x)), split(self.value(x))
     if self.impl == "einsum":
-      scores = jnp.einsum("bqnd,bknd->bnqk", q, k).astype(jnp.float32)
-      scores = scores / jnp.sqrt(jnp.float32(self.head_dim))
-      scores = jnp.where(mask[:, None, None, :], scores,
-                         jnp.finfo(jnp.float32).min)
-      probs = jax.nn.softmax(scores, axis=-1).astype(v.dtype)
-      probs = self.dropout(probs, deterministic=deterministic)
-      out = jnp.einsum("bnqk,bknd->bqnd", probs, v)
+      out = einsum_attention(
+          q, k, v, mask,
+          lambda probs: self.dropout(probs, deterministic=deterministic))
     elif self.impl == "pallas":
-      rate, seed = self._dropout_seed(deterministic)
-      out = attention_kernel.fused_attention(q, k, v, mask, seed, rate)
+      seed = self.dropout.mask_seed(deterministic)
+      out = attention_kernel.fused_attention(
+          q, k, v, mask, seed, 0.0 if seed is None else self.dropout.rate)
     elif self.impl == "cudnn":
       lengths = jnp.sum(mask, axis=-1, dtype=jnp.int32)
       out = jax.nn.dot_product_attention(
@@ -235,21 +247,6 @@ class BertSelfAttention(nnx.Module):
       out = jax.nn.dot_product_attention(
           q, k, v, mask=mask[:, None, None, :], implementation=self.impl)
     return out.reshape(b, t, -1)
-
-
-  def _dropout_seed(self, deterministic):
-    """(rate, uint32[2] seed) of the attention dropout; (0, None) when off."""
-    dropout = self.dropout
-    if deterministic is None:
-      deterministic = dropout.deterministic
-    if deterministic is None:
-      raise ValueError("pass deterministic= to the model (or set it on its "
-                       "dropout layers) for attention dropout")
-    if deterministic or dropout.rate == 0:
-      return 0.0, None
-    if dropout.rngs is None:
-      raise ValueError("attention dropout needs the model built with rngs")
-    return dropout.rate, attention_kernel.dropout_seed(dropout.rngs())
 
 
 class BertLayer(nnx.Module):

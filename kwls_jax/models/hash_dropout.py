@@ -87,6 +87,23 @@ class Dropout(nnx.Dropout):
   time, or a rate of 0 or 1.
   """
 
+  def mask_seed(self, deterministic: bool | None = None) -> jax.Array | None:
+    """The seed of this call's keep_mask, or None when dropout is off.
+
+    Draws one key from the layer's stream, as a call does; a fused kernel
+    (attention_kernel.py) makes the mask from it.
+    """
+    if deterministic is None:
+      deterministic = self.deterministic
+    if deterministic is None:
+      raise ValueError("pass deterministic= to the call (or set it on the "
+                       "dropout layer)")
+    if deterministic or self.rate == 0:
+      return None
+    if not isinstance(self.rngs, nnx.RngStream):
+      raise ValueError("dropout needs the layer built with rngs")
+    return seed_from_key(self.rngs())
+
   def __call__(self, inputs, *, deterministic: bool | None = None,
                rngs=None) -> jax.Array:
     deterministic = (self.deterministic if deterministic is None
@@ -95,7 +112,7 @@ class Dropout(nnx.Dropout):
         or self.broadcast_dims or not isinstance(self.rngs, nnx.RngStream)
         or not 0 < drop_threshold(self.rate) < 2**32 - 1):
       return super().__call__(inputs, deterministic=deterministic, rngs=rngs)
-    keep = keep_mask(seed_from_key(self.rngs()), inputs.shape, self.rate)
+    keep = keep_mask(self.mask_seed(False), inputs.shape, self.rate)
     # Scaled in float32, then rounded once: 1/0.9 itself is not a bf16 value.
     scaled = (inputs.astype(jnp.float32) / keep_probability(self.rate)
               ).astype(inputs.dtype)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from kwls_jax.models import attention_kernel as ak
+from kwls_jax.models import hash_dropout
 
 B, T, N, D = 2, 37, 3, 8  # T: no multiple of any block
 
@@ -15,7 +16,7 @@ def _inputs(dtype=jnp.float32, length=T):
   q, k, v = (jax.random.normal(key, (B, length, N, D), dtype)
              for key in keys[:3])
   mask = jnp.arange(length)[None, :] < jnp.array([[length], [20]])
-  return q, k, v, mask, ak.dropout_seed(keys[3])
+  return q, k, v, mask, hash_dropout.seed_from_key(keys[3])
 
 
 @pytest.mark.parametrize("rate", [0.0, 0.1])

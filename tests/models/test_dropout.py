@@ -1,9 +1,5 @@
 """Tests for the 16-bit-draw dropout (kwls_jax.models.dropout)."""
 
-import os
-import subprocess
-import sys
-
 from flax import nnx
 import jax
 import jax.numpy as jnp
@@ -120,10 +116,7 @@ print("ok")
 """
 
 
-def test_draws_do_not_depend_on_batch_sharding():
-  env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
-         "JAX_PLATFORMS": "cpu"}
-  proc = subprocess.run([sys.executable, "-c", _SHARDED], env=env,
-                        capture_output=True, text=True, timeout=120,
-                        check=False)
-  assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
+def test_draws_do_not_depend_on_batch_sharding(two_devices):
+  proc = two_devices(_SHARDED)
+  out, err = proc.communicate(timeout=120)
+  assert proc.returncode == 0 and out.strip() == "ok", err[-2000:]

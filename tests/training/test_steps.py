@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import jax
 import jax.numpy as jnp
@@ -75,14 +72,10 @@ print(json.dumps({"devices": final["devices"], "test": final["test"]}))
 """
 
 
-def test_two_device_data_parallel_equals_one_device(tmp_path, make_config):
+def test_two_device_data_parallel_equals_one_device(tmp_path, make_config,
+                                                    two_devices):
   values = make_config(epochs=1)
-  env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
-         "JAX_PLATFORMS": "cpu"}
-  proc = subprocess.Popen(
-      [sys.executable, "-c", _DP_SCRIPT, json.dumps(values),
-       str(tmp_path / "dp2")], env=env, stdout=subprocess.PIPE,
-      stderr=subprocess.PIPE, text=True)
+  proc = two_devices(_DP_SCRIPT, json.dumps(values), tmp_path / "dp2")
   from kwls_jax.training import loop  # pylint: disable=g-import-not-at-top
   one = loop.train(config_lib.load(None, [], **values), str(tmp_path / "dp1"),
                    progress=False)
@@ -107,7 +100,7 @@ def _metrics(run_dir):
 
 _PALLAS_DP_SCRIPT = """
 import jax, jax.numpy as jnp, numpy as np
-from kwls_jax.models import attention_kernel as ak
+from kwls_jax.models import attention_kernel as ak, hash_dropout
 from kwls_jax.training import config as config_lib, state as state_lib, steps
 assert jax.device_count() == 2
 # The kernel alone: per-device calls draw the one-device masks.
@@ -115,8 +108,9 @@ mesh = steps.make_mesh()
 keys = jax.random.split(jax.random.key(0), 4)
 q, k, v = (jax.random.normal(key, (4, 9, 2, 8)) for key in keys[:3])
 key_mask = jnp.arange(9) < jnp.array([[9], [5], [7], [9]])
+seed = hash_dropout.seed_from_key(keys[3])
 attend = lambda q, k, v: ak.fused_attention(
-    q, k, v, key_mask, ak.dropout_seed(keys[3]), 0.3, block_q=16, block_k=16)
+    q, k, v, key_mask, seed, 0.3, block_q=16, block_k=16)
 def per_device(q, k, v):
   with steps.mesh_context(mesh):
     return attend(q, k, v)
@@ -164,13 +158,9 @@ print("ok")
 """
 
 
-def test_pallas_attention_runs_per_device_with_the_same_masks():
+def test_pallas_attention_runs_per_device_with_the_same_masks(two_devices):
   """Data parallel: the kernel runs per device on its rows (shard_map), with
   rows numbered across the batch, so two devices give one device's losses."""
-  env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
-         "JAX_PLATFORMS": "cpu"}
-  proc = subprocess.run([sys.executable, "-c", _PALLAS_DP_SCRIPT], env=env,
-                        capture_output=True, text=True, timeout=300,
-                        check=False)
-  assert proc.returncode == 0 and proc.stdout.strip() == "ok", (
-      proc.stderr[-3000:])
+  proc = two_devices(_PALLAS_DP_SCRIPT)
+  out, err = proc.communicate(timeout=300)
+  assert proc.returncode == 0 and out.strip() == "ok", err[-3000:]
