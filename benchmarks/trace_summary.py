@@ -108,10 +108,11 @@ def summarize(path: str | os.PathLike, steps: int = 1, top: int = 25) -> str:
   out = [f"trace: {trace}" + ("" if device else
                                " (no device timeline: host events only)"),
          "", "per step, each timeline:", ""]
+  busy_by_line = {key: busy_us(evs) for key, evs in lines.items()}
   rows, busiest = [], None
-  for key, evs in sorted(lines.items(), key=lambda kv: -busy_us(kv[1])):
+  for key, evs in sorted(lines.items(), key=lambda kv: -busy_by_line[kv[0]]):
     name = f"{processes.get(key[0], key[0])} / {threads.get(key, key[1])}"
-    busy = busy_us(evs)
+    busy = busy_by_line[key]
     rows.append((name, f"{len(evs) / steps:.0f}", f"{busy / steps / 1e3:.3f}"))
     # Kernels live on stream lines; the profiler's own module/op lines repeat
     # them (XLA Modules spans the whole step), so prefer a stream.
@@ -120,7 +121,7 @@ def summarize(path: str | os.PathLike, steps: int = 1, top: int = 25) -> str:
       busiest = (is_stream, key, evs)
   out.append(_table(rows, ("timeline", "events", "busy ms")))
   _, key, evs = busiest
-  busy = busy_us(evs)
+  busy = busy_by_line[key]
   by_class = collections.Counter()
   by_name = collections.defaultdict(lambda: [0.0, 0])
   for e in evs:
