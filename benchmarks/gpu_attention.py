@@ -42,7 +42,7 @@ RATE = 0.1
 TOLERANCE = 3e-2  # bf16 rounding of probabilities and gradients, relative
 # Pallas settings: block_k 128 (= T) holds all keys in one block, so one
 # backward kernel gives dq, dk and dv; smaller blocks take two kernels.
-# None of these spills registers on sm_90a (benchmarks/pallas_compile.py;
+# None of these spills registers on an H100 (benchmarks/gpu_compile.py;
 # 128x64 and the 128-key backward with 4 warps do, so they are not here).
 DEFAULT_IMPLS = ("einsum-nnx,einsum-hash,cudnn,pallas:64x64x4x2,"
                  "pallas:64x64x8x2,pallas:64x64x4x3,pallas:128x64x8x2,"

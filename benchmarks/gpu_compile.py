@@ -1,0 +1,333 @@
+"""What benchmarks/gpu.sh runs, compiled for an H100 on a machine without one.
+
+A device session is short (15 minutes, all tries together); a program that
+fails to compile there, or a kernel that spills registers, wastes it. XLA
+can compile for a GPU it does not have: JAX's CUDA plugin, given a target
+description (benchmarks/h100_sxm.txtpb: the card's published figures),
+makes compile-only devices, and XLA runs its whole GPU pipeline on them,
+Pallas kernels through XLA's own Triton down to PTX. Nothing runs, so this
+says nothing of speed; it does say what compiles, what XLA fuses, and how
+much memory a step takes.
+
+  1. attention: one BERT-base attention (batch 64 x 128, 12 heads of 64,
+     bf16) forward + backward for each of gpu_attention.py's
+     implementations: compiled or the error, kernels, GB moved (below), and
+     for the Pallas kernels (kwls_jax/models/attention_kernel.py) each
+     Triton kernel's registers and spilled bytes (ptxas -v on the PTX XLA
+     made; 255 registers is the limit);
+  2. bert: the BERT-base training step of gpu_bert_throughput.py (bf16,
+     batch 64 x 128, AdamW, Eq. 9) for the variants gpu.sh times: compiled
+     or the error, compile seconds, kernels, GB moved, XLA's temporary
+     buffers.
+
+Kernels are the instructions of the optimized program that launch work
+(fusions, cuBLAS/cuDNN/Triton calls, copies); GB moved adds up each one's
+operands and results: what the step reads and writes in device memory if no
+cache helps, a static figure for comparing variants (most of a BERT step
+outside its matmuls is bound by memory traffic), not a time.
+
+  pip install "jax[cuda13]==$(python -c 'import jax; print(jax.__version__)')"
+  python benchmarks/gpu_compile.py                   # both parts
+  python benchmarks/gpu_compile.py --part attention --impls pallas:64x64x4x2
+
+On a CPU-only machine the plugin cannot start a GPU client (it logs a cuInit
+error, which is expected); the script skips its CUDA version checks for
+that (JAX_SKIP_CUDA_CONSTRAINTS_CHECK). The device's JAX may be newer than
+the one here, so its XLA may fuse differently; a program that compiles here
+very probably compiles there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import glob
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+# Read when JAX starts its backends, so set before anything uses JAX; only
+# when run as a script (an import, as in the tests, changes nothing).
+_DUMP = tempfile.mkdtemp(prefix="kwls_gpu_compile_") if (
+    __name__ == "__main__") else None
+if _DUMP:
+  os.environ.setdefault("JAX_SKIP_CUDA_CONSTRAINTS_CHECK", "1")
+  os.environ["XLA_FLAGS"] = " ".join(  # XLA's PTX, for ptxas' report
+      filter(None, [os.environ.get("XLA_FLAGS"), f"--xla_dump_to={_DUMP}"]))
+
+from flax import nnx  # noqa: E402
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gpu_attention  # noqa: E402
+import gpu_bert_throughput as bench  # noqa: E402
+
+from kwls_jax.models import attention_kernel  # noqa: E402
+from kwls_jax.models import bert  # noqa: E402
+
+TARGET = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                      "h100_sxm.txtpb")
+# gpu.sh's BERT-base runs: (attention, dropout draws, q/k/v); pallas runs
+# once per kernel setting of part 1 that compiled without spills.
+BERT_VARIANTS = (("einsum", "nnx", "separate"), ("einsum", "auto", "fused"),
+                 ("einsum", "hash", "fused"), ("cudnn", "auto", "fused"))
+
+
+def h100(target: str = TARGET):
+  """A compile-only H100 (no GPU needed) from an XLA target description."""
+  from jax.experimental import topologies  # pylint: disable=g-import-not-at-top
+  with open(target) as f:
+    config = f.read()
+  try:
+    topology = topologies.get_topology_desc(
+        platform="cuda", target_config=config, topology="1x1x1")
+  except (RuntimeError, NotImplementedError) as e:
+    raise SystemExit(
+        f"JAX cannot make a compile-only CUDA device ({e}); install the "
+        "CUDA plugin of this JAX: pip install \"jax[cuda13]=="
+        f"{jax.__version__}\"") from None
+  return topology.devices[0]
+
+
+@contextlib.contextmanager
+def as_gpu():
+  """Code that asks jax.default_backend() (BERT's `auto` dropout draws, the
+  kernel's interpret default) sees a GPU while tracing."""
+  default_backend = jax.default_backend
+  jax.default_backend = lambda: "gpu"
+  try:
+    yield
+  finally:
+    jax.default_backend = default_backend
+
+
+def abstract(tree, device):
+  """ShapeDtypeStructs of a pytree's leaves, placed on `device`."""
+  sharding = jax.sharding.SingleDeviceSharding(device)
+  return jax.tree.map(
+      lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding),
+      tree)
+
+
+_BYTES = {"pred": 1, "s8": 1, "u8": 1, "bf16": 2, "f16": 2, "s16": 2,
+          "u16": 2, "f32": 4, "s32": 4, "u32": 4, "f64": 8, "s64": 8,
+          "u64": 8}
+# Instructions that launch nothing: they name, bundle or reinterpret buffers.
+_FREE = ("parameter", "tuple", "get-tuple-element", "bitcast", "constant")
+
+
+def shape_bytes(shape: str) -> int:
+  """Bytes of an HLO shape (an array or a tuple of arrays)."""
+  total = 0
+  for dtype, dims in re.findall(r"\b([a-z]+[0-9]*)\[([0-9,]*)\]", shape):
+    size = _BYTES.get(dtype, 0)
+    for d in filter(None, dims.split(",")):
+      size *= int(d)
+    total += size
+  return total
+
+
+def _closing(text: str, start: int) -> int:
+  """Index of the parenthesis closing the one at text[start]."""
+  depth = 0
+  for i in range(start, len(text)):
+    depth += {"(": 1, ")": -1}.get(text[i], 0)
+    if depth == 0:
+      return i
+  raise ValueError(f"unbalanced parentheses in {text[:80]!r}")
+
+
+def entry_kernels(hlo: str) -> list[tuple[str, str, int]]:
+  """(name, opcode, bytes) of each instruction of optimized HLO's entry
+  computation that launches work (fusions, custom calls such as cuBLAS,
+  cuDNN and Triton kernels, copies): bytes are its operands' plus its
+  results', what it moves through memory at most."""
+  entry = hlo[hlo.index("\nENTRY "):]
+  body = entry[entry.index("{") + 1:entry.index("\n}")]
+  sizes, kernels = {}, []
+  for line in body.splitlines():
+    m = re.match(r"\s*(?:ROOT )?%(\S+) = (.*)$", line)
+    if not m:
+      continue
+    name, rest = m.groups()
+    split = _closing(rest, 0) + 1 if rest.startswith("(") else rest.index(" ")
+    sizes[name] = shape_bytes(rest[:split])
+    op = rest[split:].lstrip()
+    opcode = op[:op.index("(")]
+    if opcode in _FREE:
+      continue
+    operands = re.findall(r"%([\w.\-]+)", op[:_closing(op, len(opcode)) + 1])
+    kernels.append(
+        (name, opcode, sizes[name] + sum(sizes.get(o, 0) for o in operands)))
+  return kernels
+
+
+def kernel_summary(hlo: str) -> str:
+  """"N kernels, X GB moved" of optimized HLO (entry_kernels)."""
+  kernels = entry_kernels(hlo)
+  moved = sum(b for _, _, b in kernels)
+  return f"{len(kernels)} kernels, {moved / 1e9:.2f} GB moved"
+
+
+def ptxas_report(text: str) -> tuple[int, int]:
+  """(registers, spilled bytes: stores + loads) from `ptxas -v` output."""
+  registers = int(re.search(r"Used (\d+) registers", text).group(1))
+  spills = re.search(r"(\d+) bytes spill stores, (\d+) bytes spill loads",
+                     text)
+  return registers, int(spills.group(1)) + int(spills.group(2))
+
+
+def ptxas() -> str:
+  """The ptxas of the CUDA toolkit JAX's plugin installed (nvidia-cuda-nvcc)."""
+  found = sorted(glob.glob(os.path.join(
+      os.path.dirname(os.path.dirname(jnp.__file__)), "..", "nvidia", "*",
+      "bin", "ptxas")))
+  if not found:
+    raise FileNotFoundError("no ptxas beside JAX (pip install "
+                            "nvidia-cuda-nvcc)")
+  return found[0]
+
+
+def triton_kernels(since: float, dump: str) -> dict[str, tuple[int, int]]:
+  """{kernel: (registers, spilled bytes)} of the kwls_attention_* kernels
+  whose PTX XLA dumped into `dump` after time `since`."""
+  report = {}
+  for path in glob.glob(os.path.join(dump, "*.ptx")):
+    if os.path.getmtime(path) < since:
+      continue
+    with open(path) as f:
+      entry = re.search(r"\.entry (kwls_attention_\w+)\(", f.read())
+    if not entry:
+      continue
+    run = subprocess.run([ptxas(), "-v", "--gpu-name=sm_90a", path, "-o",
+                          os.devnull], capture_output=True, text=True)
+    report[entry.group(1)] = (ptxas_report(run.stdout + run.stderr)
+                              if run.returncode == 0 else None)
+  return report
+
+
+def compile_for(jitted, args) -> tuple[object, float]:
+  """(XLA executable, seconds) of a jitted function on abstract arguments."""
+  start = time.perf_counter()
+  with as_gpu():
+    compiled = jitted.trace(*args).lower().compile()
+  return compiled, time.perf_counter() - start
+
+
+def attention_part(device, impls, shape):
+  """Part 1; returns the Pallas settings that compiled without spills."""
+  print(f"\n## attention fwd+bwd, bf16, batch {shape[0]} x {shape[1]}, "
+        f"{shape[2]} heads of {shape[3]}", flush=True)
+  q = jax.ShapeDtypeStruct(shape, jnp.bfloat16)
+  args = abstract((q, q, q, jax.ShapeDtypeStruct(shape[:2], jnp.bool_),
+                   jax.eval_shape(lambda: jax.random.key(0)),
+                   jax.ShapeDtypeStruct(shape, jnp.float32)), device)
+  clean = []
+  for impl in impls:
+    since = time.time()
+    try:
+      compiled, seconds = compile_for(
+          gpu_attention.fwd_bwd(gpu_attention.make(impl)), args)
+    except Exception as e:  # pylint: disable=broad-except  # one impl failing
+      print(f"{impl}: FAILED {type(e).__name__}: "
+            f"{str(e).strip().splitlines()[0][:300]}", flush=True)
+      continue
+    line = (f"{impl}: compiled in {seconds:.1f} s, "
+            f"{kernel_summary(compiled.as_text())}")
+    if impl.startswith("pallas:"):
+      kernels = triton_kernels(since, _DUMP) if _DUMP else {}
+      line += "".join(
+          f"; {name[len('kwls_attention_'):]}: "
+          + (f"{r[0]} registers, {r[1]} B spilled" if r else "ptxas failed")
+          for name, r in sorted(kernels.items()))
+      if kernels and all(r and r[1] == 0 for r in kernels.values()):
+        clean.append(impl.split(":", 1)[1])
+    print(line, flush=True)
+  return clean
+
+
+def bert_step(device, name, attention, draws, qkv, batch, length):
+  """(jitted train step, abstract arguments) of gpu_bert_throughput's step."""
+  config = bench.CONFIGS[name](attention_impl=attention, dropout_draws=draws,
+                               fused_qkv=qkv == "fused")
+
+  def init():
+    model = bert.BertClassifier(config, bench.NUM_LABELS, rngs=nnx.Rngs(0),
+                                dtype=jnp.bfloat16, param_dtype=jnp.float32)
+    return model, nnx.Optimizer(model, bench.make_tx("adamw"), wrt=nnx.Param)
+
+  with as_gpu():
+    graphdef, state = nnx.split(nnx.eval_shape(init))
+  leaves, treedef = jax.tree.flatten(state)
+  data = {"input_ids": jax.ShapeDtypeStruct((batch, length), jnp.int32),
+          "attention_mask": jax.ShapeDtypeStruct((batch, length), jnp.int32),
+          "labels": jax.ShapeDtypeStruct((batch,), jnp.int32),
+          "soft_labels": jax.ShapeDtypeStruct((batch, bench.NUM_LABELS),
+                                              jnp.float32)}
+  step = bench.make_step(graphdef, treedef)
+  return step, abstract((leaves, data), device)
+
+
+def bert_part(device, name, variants, batch, length):
+  print(f"\n## {name} training step, bf16, batch {batch} x {length}, AdamW, "
+        "Eq. 9", flush=True)
+  for attention, draws, qkv in variants:
+    kernel = ""
+    if attention.startswith("pallas:"):
+      attention, kernel = attention.split(":")
+      attention_kernel.KERNEL_OPTIONS.update(
+          gpu_attention.kernel_options(kernel))
+    label = (f"attention={attention}{kernel and ':' + kernel} "
+             f"draws={draws} qkv={qkv}")
+    try:
+      step, args = bert_step(device, name, attention, draws, qkv, batch,
+                             length)
+      compiled, seconds = compile_for(step, args)
+    except Exception as e:  # pylint: disable=broad-except  # one variant
+      print(f"{label}: FAILED {type(e).__name__}: "
+            f"{str(e).strip().splitlines()[0][:300]}", flush=True)
+      continue
+    memory = compiled.memory_analysis()
+    print(f"{label}: compiled in {seconds:.0f} s, "
+          f"{kernel_summary(compiled.as_text())}, XLA temp "
+          f"{memory.temp_size_in_bytes / 2**30:.2f} GiB", flush=True)
+
+
+def main(argv=None):
+  parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+  parser.add_argument("--part", choices=["attention", "bert", "both"],
+                      default="both")
+  parser.add_argument("--impls", default=gpu_attention.DEFAULT_IMPLS,
+                      help="attention implementations (gpu_attention.py)")
+  parser.add_argument("--model", default="bert-base",
+                      choices=list(bench.CONFIGS))
+  parser.add_argument("--batch", type=int, default=64)
+  parser.add_argument("--length", type=int, default=128)
+  parser.add_argument("--target", default=TARGET,
+                      help="XLA GpuTargetConfigProto (text) of the GPU")
+  args = parser.parse_args(argv)
+  device = h100(args.target)
+  print(f"machine: {platform.node()}, {platform.machine()}, "
+        f"{os.cpu_count()} cores; jax {jax.__version__}; compiling for "
+        f"{device.device_kind} ({os.path.basename(args.target)}), "
+        "deviceless", flush=True)
+  impls = args.impls.split(",")
+  clean = [i.split(":", 1)[1] for i in impls if i.startswith("pallas:")]
+  if args.part in ("attention", "both"):
+    config = bench.CONFIGS[args.model]()
+    clean = attention_part(
+        device, impls, (args.batch, args.length, config.num_attention_heads,
+                        config.hidden_size // config.num_attention_heads))
+  if args.part in ("bert", "both"):
+    variants = list(BERT_VARIANTS) + [
+        (f"pallas:{s}", "hash", "fused") for s in clean]
+    bert_part(device, args.model, variants, args.batch, args.length)
+
+
+if __name__ == "__main__":
+  main()
