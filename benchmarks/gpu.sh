@@ -9,10 +9,10 @@
 #   2. BERT-base training throughput, bf16, batch 64, length 128 (issue 3's
 #      target: 3,500 samples/s on an H100), per line the median of three
 #      windows of 100 timed steps (each window printed too): first the
-#      previous defaults (nnx.Dropout, three q/k/v matmuls) as the baseline;
-#      then today's defaults (on a GPU: nnx.Dropout, one q/k/v matmul, einsum
-#      attention); the same with hashed dropout masks (dropout_draws: hash,
-#      no random numbers stored); and with the Pallas attention kernel
+#      previous defaults as the baseline (nnx.Dropout, one q/k/v matmul,
+#      einsum attention, GELU under autodiff: 3,458-3,539 samples/s on two
+#      H100s), then today's (the same with bert.gelu, which keeps only its
+#      input for the backward pass); then the Pallas attention kernel
 #      (attention dropout kept) in its fastest correct setting from step 1,
 #      with hashed and with nnx.Dropout masks elsewhere; each followed by a
 #      10-step profile summary (benchmarks/trace_summary.py: time per kernel
@@ -22,7 +22,9 @@
 #      with KWLS soft labels, batch 64 x 128, one epoch (293 steps), bf16,
 #      orbax checkpoints; its samples/s per 50-step window and final.json
 #      (benchmarks/run_throughput.py): the trainer's speed, data and all;
-#   4. with GPU_EXTRA=1 (about 7 more minutes): AdamW on one flattened
+#   4. with GPU_EXTRA=1 (about 8 more minutes): the defaults with hashed
+#      dropout masks, the defaults of 2026-11-27 18:09 (three q/k/v matmuls,
+#      GELU under autodiff), AdamW on one flattened
 #      vector (one update kernel instead of one per parameter), the Pallas
 #      kernel in its default setting, remat dots and dots_no_batch, no
 #      dropout at all (what dropout costs at most; not BERT's recipe), cuDNN
@@ -75,14 +77,15 @@ echo "Pallas kernel setting for BERT: ${KERNEL:-none compiled and matched (skipp
 
 echo "== BERT-base training throughput (bf16, batch 64, length 128)"
 : > "$OUT/bert_throughput.txt"
-bench --models bert-base --draws nnx --qkv separate
-bench --models bert-base --draws auto,hash --profile "$PROFILES"
+bench --models bert-base --gelu autodiff,recompute --profile "$PROFILES"
 [[ -n "$KERNEL" ]] && bench --models bert-base --attention pallas \
   --kernel "$KERNEL" --draws hash,nnx --profile "$PROFILES"
-find "$PROFILES" -path "*-einsum-auto-fused-adamw-none/*" \
+find "$PROFILES" -path "*-einsum-auto-fused-adamw-none-recompute/*" \
   -name perfetto_trace.json.gz \
   -exec cp {} "$OUT/perfetto_trace_defaults.json.gz" \; -quit
 if [[ "${GPU_EXTRA:-0}" == 1 ]]; then
+  bench --models bert-base --draws hash
+  bench --models bert-base --draws nnx --qkv separate --gelu autodiff
   bench --models bert-base --optimizer flat-adamw
   [[ -n "$KERNEL" && "$KERNEL" != 64x64x4x2 ]] \
     && bench --models bert-base --attention pallas

@@ -14,6 +14,7 @@ Needs only the package's own dependencies (plus jax[cuda12] on a GPU).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import itertools
 import os
@@ -103,13 +104,32 @@ def make_step(graphdef, treedef, dropout=True):
   return step
 
 
+# BERT's GELU: bert.gelu (keeps only its input for the backward pass) or
+# jax.nn.gelu under autodiff (keeps three tensors; BERT's GELU before
+# 2026-11-28). Both exact erf.
+GELUS = {"recompute": bert.gelu,
+         "autodiff": lambda x: jax.nn.gelu(x, approximate=False)}
+
+
+@contextlib.contextmanager
+def gelu_impl(name: str):
+  """BERT layers built inside take GELUS[name] as their "gelu"."""
+  activations = bert._ACTIVATIONS  # pylint: disable=protected-access
+  default, activations["gelu"] = activations["gelu"], GELUS[name]
+  try:
+    yield
+  finally:
+    activations["gelu"] = default
+
+
 def build(name, *, batch, length, dtype, attention, dropout, draws, fused_qkv,
-          optimizer, remat):
+          optimizer, remat, gelu="recompute"):
   """(jitted step, flat state, batch on device) of a variant."""
   config = CONFIGS[name](attention_impl=attention, dropout_draws=draws,
                          fused_qkv=fused_qkv, remat=remat)
-  model = bert.BertClassifier(config, NUM_LABELS, rngs=nnx.Rngs(0),
-                              dtype=DTYPES[dtype], param_dtype=jnp.float32)
+  with gelu_impl(gelu):  # layers take their activation when built
+    model = bert.BertClassifier(config, NUM_LABELS, rngs=nnx.Rngs(0),
+                                dtype=DTYPES[dtype], param_dtype=jnp.float32)
   optimizer = nnx.Optimizer(model, make_tx(optimizer), wrt=nnx.Param)
   graphdef, state = nnx.split((model, optimizer))
   state, treedef = jax.tree.flatten(state)
@@ -208,6 +228,9 @@ def main():
                       help="what a layer keeps for the backward pass: none, "
                       "dots, dots_no_batch or nothing (BertConfig.remat); a "
                       "comma list runs each")
+  parser.add_argument("--gelu", default="recompute",
+                      help="recompute (bert.gelu, the default) or autodiff "
+                      "(jax.nn.gelu); a comma list runs each")
   parser.add_argument("--memory-only", action="store_true",
                       help="compile each variant and print XLA's memory "
                       "figures for one step (temporary buffers, arguments, "
@@ -225,9 +248,11 @@ def main():
   variants = itertools.product(
       args.models.split(","), args.attention.split(","),
       args.draws.split(","), args.qkv.split(","), args.optimizer.split(","),
-      args.remat.split(","), args.kernel.split(","))
+      args.remat.split(","), args.kernel.split(","), args.gelu.split(","))
   seen = set()
-  for name, attention, draws, qkv, opt, remat, kernel in variants:
+  for name, attention, draws, qkv, opt, remat, kernel, gelu in variants:
+    if gelu not in GELUS:
+      parser.error(f"--gelu: {gelu!r} is not one of {', '.join(GELUS)}")
     if qkv not in ("fused", "separate"):
       parser.error(f"--qkv: {qkv!r} is not fused or separate")
     if attention != "pallas":
@@ -239,14 +264,14 @@ def main():
       except ValueError as e:
         parser.error(f"--kernel: {e}")
     shown = attention + (kernel and f":{kernel}")
-    label = f"{name}-{shown}-{draws}-{qkv}-{opt}-{remat}"
+    label = f"{name}-{shown}-{draws}-{qkv}-{opt}-{remat}-{gelu}"
     if label in seen:
       continue
     seen.add(label)
     step, state, data = build(
         name, batch=args.batch, length=args.length, dtype=args.dtype,
         attention=attention, dropout=args.dropout, draws=draws,
-        fused_qkv=qkv == "fused", optimizer=opt, remat=remat)
+        fused_qkv=qkv == "fused", optimizer=opt, remat=remat, gelu=gelu)
     if args.memory_only:
       m = memory_analysis(step, state, data)
       print(f"{label} {args.dtype} batch{args.batch} len{args.length}: "
@@ -271,7 +296,7 @@ def main():
     print(f"{name} {args.dtype} batch{args.batch} len{args.length} "
           f"attention={shown} "
           f"draws={_draws_label(draws)} "
-          f"qkv={qkv} optimizer={opt} remat={remat}"
+          f"qkv={qkv} optimizer={opt} remat={remat} gelu={gelu}"
           f"{'' if args.dropout else ' dropout=off'}: "
           f"{rate:.1f} samples/s", flush=True)  # the median window
     if profile_dir:

@@ -8,19 +8,50 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 from typing import Any, NamedTuple
 
 from flax import nnx
 import jax
+from jax import lax
 import jax.numpy as jnp
 
 from kwls_jax.models import attention_kernel
 from kwls_jax.models import dropout as dropout_lib
 from kwls_jax.models import hash_dropout
 
+
+
+@jax.custom_vjp
+def gelu(x):
+  """Exact GELU, x * Phi(x), keeping only x for the backward pass.
+
+  Autodiff of jax.nn.gelu keeps three tensors of x's size (the output, erfc
+  and a scaled x) for the backward pass; this keeps x and recomputes
+  Phi(x) + x * phi(x) there, in float32: for BERT-base at batch 64 x 128 on
+  an H100, 1.2 GiB fewer temporary bytes and 0.6 GB less memory traffic per
+  step (results/benchmarks/gpu_compile_h100.md).
+  """
+  return jax.nn.gelu(x, approximate=False)
+
+
+def _gelu_fwd(x):
+  return gelu(x), x
+
+
+def _gelu_bwd(x, grad):
+  x32 = x.astype(jnp.float32)
+  cdf = 0.5 * (1.0 + lax.erf(x32 * (1.0 / math.sqrt(2.0))))
+  pdf = jnp.exp(-0.5 * x32 * x32) * (1.0 / math.sqrt(2.0 * math.pi))
+  return ((grad.astype(jnp.float32) * (cdf + x32 * pdf)).astype(grad.dtype),)
+
+
+gelu.defvjp(_gelu_fwd, _gelu_bwd)
+
+
 _ACTIVATIONS = {
-    "gelu": lambda x: jax.nn.gelu(x, approximate=False),
+    "gelu": gelu,
     "gelu_new": lambda x: jax.nn.gelu(x, approximate=True),
     "gelu_pytorch_tanh": lambda x: jax.nn.gelu(x, approximate=True),
     "relu": jax.nn.relu,

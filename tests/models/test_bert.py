@@ -126,6 +126,26 @@ def test_gelu_is_exact_erf(model):
       0.5 * x * (1 + jax.scipy.special.erf(x / np.sqrt(2))), atol=1e-6)
 
 
+def test_gelu_gradient_is_autodiffs_and_keeps_only_its_input():
+  x = jnp.linspace(-8, 8, 4001, dtype=jnp.float32)
+  exact = lambda x: jax.nn.gelu(x, approximate=False)  # noqa: E731
+  np.testing.assert_array_equal(bert.gelu(x), exact(x))
+  weights = jnp.cos(x)  # any cotangent, not only ones
+  np.testing.assert_allclose(
+      jax.grad(lambda x: jnp.sum(bert.gelu(x) * weights))(x),
+      jax.grad(lambda x: jnp.sum(exact(x) * weights))(x), atol=1e-6)
+  # bf16 in, bf16 gradient out (computed in float32 inside)
+  assert jax.grad(lambda x: jnp.sum(bert.gelu(x)).astype(jnp.float32))(
+      x.astype(jnp.bfloat16)).dtype == jnp.bfloat16
+
+  def residuals(f):  # the arrays a VJP closure keeps, other than x itself
+    _, vjp = jax.vjp(f, x)
+    return [r for r in jax.tree.leaves(vjp) if r is not x]
+
+  assert not residuals(bert.gelu)  # keeps x only
+  assert len(residuals(exact)) >= 2  # autodiff keeps more
+
+
 def test_config_from_dict_ignores_unknown_and_rejects_relative_positions():
   config = bert.BertConfig.from_dict({"hidden_size": 8, "model_type": "bert"})
   assert config.hidden_size == 8
