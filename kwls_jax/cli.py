@@ -19,7 +19,7 @@ import sys
 from typing import Sequence
 
 from kwls_jax import memory
-from kwls_jax.atomic import save_npy
+from kwls_jax.atomic import atomic_open, save_npy
 
 PROGRESS_MIN_DOCS = 10_000  # progress bars from this many instances on
 PROGRESS_MIN_BYTES = 4 << 20  # ... or from this input size on
@@ -187,7 +187,7 @@ def cmd_subset(args) -> int:
                                         args.k, args.seed, corpus.num_labels)
   for rows, out in ((train, args.train_out), (dev, args.dev_out)):
     write_jsonl(out, corpus.select(rows))
-    with open(out + ".rows.json", "w", encoding="utf-8") as f:
+    with atomic_open(out + ".rows.json") as f:  # whole or absent
       json.dump({"source": args.input, "setting": args.setting,
                  "fold": args.fold, "k": args.k, "seed": args.seed,
                  "rows": rows.tolist()}, f)

@@ -96,3 +96,37 @@ def test_named_settings(setting, expected):
 def test_bad_settings(setting):
   with pytest.raises(ValueError, match="setting"):
     subsets.apply_setting(AG, setting)
+
+
+def test_subset_command_writes_the_rows_it_selected(tmp_path, monkeypatch):
+  import json
+  from kwls_jax import cli
+  from kwls_jax.corpora import Corpus, read_jsonl, write_jsonl
+  labels = np.repeat(np.arange(2), 40)
+  pool = tmp_path / "pool.jsonl.gz"
+  write_jsonl(pool, Corpus([f"text {i}" for i in range(80)], labels,
+                           ["neg", "pos"]))
+  outs = [tmp_path / "train.jsonl.gz", tmp_path / "dev.jsonl.gz"]
+  argv = ["subset", str(pool), "--setting", "under:1", "--fold", "1",
+          "--train-out", str(outs[0]), "--dev-out", str(outs[1])]
+  assert cli.main(argv) == 0
+  expected = subsets.fold_and_setting(labels, "under:1", 1, 4, 0, 2)
+  for out, rows in zip(outs, expected):
+    record = json.loads((tmp_path / (out.name + ".rows.json")).read_text())
+    assert record["rows"] == rows.tolist() and record["setting"] == "under:1"
+    assert read_jsonl(out).texts == [f"text {i}" for i in rows]
+  # A failure while writing leaves no partial .rows.json behind.
+  for out in outs:
+    (tmp_path / (out.name + ".rows.json")).unlink()
+
+  dump = json.dump
+
+  def broken_dump(obj, f, **kwargs):  # fails on the rows record only
+    if "rows" not in obj:
+      return dump(obj, f, **kwargs)
+    f.write('{"source": ')
+    raise OSError("disk full")
+
+  monkeypatch.setattr(json, "dump", broken_dump)
+  assert cli.main(argv) == 2
+  assert not list(tmp_path.glob("*.rows.json"))
