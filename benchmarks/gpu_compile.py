@@ -153,8 +153,8 @@ def _closing(text: str, start: int) -> int:
 def entry_kernels(hlo: str) -> list[tuple[str, str, int]]:
   """(name, opcode, bytes) of each instruction of optimized HLO's entry
   computation that launches work (fusions, custom calls such as cuBLAS,
-  cuDNN and Triton kernels, copies): bytes are its operands' plus its
-  results', what it moves through memory at most."""
+  cuDNN and Triton kernels, copies): bytes are its distinct operands' plus
+  its results', what it moves through memory if it reads each once."""
   entry = hlo[hlo.index("\nENTRY "):]
   body = entry[entry.index("{") + 1:entry.index("\n}")]
   sizes, kernels = {}, []
@@ -169,7 +169,10 @@ def entry_kernels(hlo: str) -> list[tuple[str, str, int]]:
     opcode = op[:op.index("(")]
     if opcode in _FREE:
       continue
-    operands = re.findall(r"%([\w.\-]+)", op[:_closing(op, len(opcode)) + 1])
+    # An operand passed twice counts once (the attention kernel takes one
+    # [B, T, 3, N, D] array three times and reads a third of it each time).
+    operands = set(re.findall(r"%([\w.\-]+)",
+                              op[:_closing(op, len(opcode)) + 1]))
     kernels.append(
         (name, opcode, sizes[name] + sum(sizes.get(o, 0) for o in operands)))
   return kernels

@@ -14,6 +14,10 @@ BERT's einsum attention with `dropout_draws: hash` applies it the XLA way,
 and `reference_attention` is the einsum computation with it (the tests
 compare them).
 
+fused_attention_qkv takes q, k and v as one [B, T, 3, N, D] array, as BERT's
+fused [H, 3H] projection makes them: the kernels read them in place, where
+slicing them out for fused_attention would copy each.
+
 On a CPU the kernel runs in Pallas' interpreter (correct, slow: for tests).
 XLA cannot partition the kernel's custom call: under a device mesh set for
 tracing (jax.sharding.use_abstract_mesh, as the trainer's steps do) it runs
@@ -213,8 +217,11 @@ class _Plan:
   """Static settings of one call: blocks, grids and the pallas_call options."""
 
   def __init__(self, shape, mask_length, rate, block_q, block_k, num_warps,
-               num_stages, interpret):
+               num_stages, interpret, packed=False):
     self.batch, self.length, self.heads, self.depth = shape
+    # q, k, v as one [B, T, 3, N, D] array (a fused projection's output),
+    # read in place by the kernels instead of as three [B, T, N, D] copies.
+    self.packed = packed
     self.block_q, self.block_k = block_q, block_k
     self.scale = 1.0 / math.sqrt(self.depth)
     self.mask_length = mask_length  # T before padding: numbers mask rows
@@ -236,6 +243,22 @@ class _Plan:
     return pl.BlockSpec((None, self.length, None, self.depth),
                         lambda b, n, i: (b, 0, n, 0))
 
+  def qkv_seq(self, block, slot):  # q (slot 0), k (1) or v (2): a T block
+    if not self.packed:
+      return self.seq(block)
+    return pl.BlockSpec((None, block, None, None, self.depth),
+                        lambda b, n, i: (b, i, slot, n, 0))
+
+  def qkv_full(self, slot):  # q, k or v of one (b, n), all of T
+    if not self.packed:
+      return self.full()
+    return pl.BlockSpec((None, self.length, None, None, self.depth),
+                        lambda b, n, i: (b, 0, slot, n, 0))
+
+  def out_shape(self, dtype):  # one [B, T, N, D] result
+    return jax.ShapeDtypeStruct(
+        (self.batch, self.length, self.heads, self.depth), dtype)
+
   def rows(self, block):  # [B, N, T] float32 statistics
     return pl.BlockSpec((None, None, block), lambda b, n, i: (b, n, i))
 
@@ -256,37 +279,37 @@ class _Plan:
 
 
 def _forward(plan: _Plan, seed, bias, q, k, v):
-  b, t, n, _ = q.shape
+  """(out, lse); with plan.packed, q, k and v are one [B, T, 3, N, D]."""
   kernel = functools.partial(_forward_kernel, block_k=plan.block_k,
                              **plan.common())
   return pl.pallas_call(
       kernel, grid=plan.grid(plan.block_q),
-      in_specs=[plan.seed(), plan.all_bias(), plan.seq(plan.block_q),
-                plan.full(), plan.full()],
+      in_specs=[plan.seed(), plan.all_bias(), plan.qkv_seq(plan.block_q, 0),
+                plan.qkv_full(1), plan.qkv_full(2)],
       out_specs=[plan.seq(plan.block_q), plan.rows(plan.block_q)],
-      out_shape=[jax.ShapeDtypeStruct(q.shape, q.dtype),
-                 jax.ShapeDtypeStruct((b, n, t), jnp.float32)],
+      out_shape=[plan.out_shape(q.dtype), jax.ShapeDtypeStruct(
+          (plan.batch, plan.heads, plan.length), jnp.float32)],
       name="kwls_attention_fwd", **plan.options)(seed, bias, q, k, v)
 
 
 def _backward(plan: _Plan, seed, bias, q, k, v, out, lse, do):
+  """(dq, dk, dv), each [B, T, N, D]; q, k, v as in _forward."""
   delta = jnp.einsum("btnd,btnd->bnt", out.astype(jnp.float32),
                      do.astype(jnp.float32))
   args = (seed, bias, q, k, v, do, lse, delta)
   # One key block holding every key: dq comes from the same kernel.
   with_dq = plan.block_k >= plan.length
   out_specs = [plan.seq(plan.block_k), plan.seq(plan.block_k)]
-  out_shape = [jax.ShapeDtypeStruct(k.shape, k.dtype),
-               jax.ShapeDtypeStruct(v.shape, v.dtype)]
+  out_shape = [plan.out_shape(q.dtype)] * 2
   if with_dq:
     out_specs.append(plan.full())
-    out_shape.append(jax.ShapeDtypeStruct(q.shape, q.dtype))
+    out_shape.append(plan.out_shape(q.dtype))
   grads = pl.pallas_call(
       functools.partial(_dkdv_kernel, block_q=plan.block_q, **plan.common()),
       grid=plan.grid(plan.block_k),
-      in_specs=[plan.seed(), plan.bias(plan.block_k), plan.full(),
-                plan.seq(plan.block_k), plan.seq(plan.block_k), plan.full(),
-                plan.all_rows(), plan.all_rows()],
+      in_specs=[plan.seed(), plan.bias(plan.block_k), plan.qkv_full(0),
+                plan.qkv_seq(plan.block_k, 1), plan.qkv_seq(plan.block_k, 2),
+                plan.full(), plan.all_rows(), plan.all_rows()],
       out_specs=out_specs, out_shape=out_shape,
       name="kwls_attention_bwd" if with_dq else "kwls_attention_dkdv",
       **plan.options)(*args)
@@ -297,11 +320,11 @@ def _backward(plan: _Plan, seed, bias, q, k, v, out, lse, do):
   dq = pl.pallas_call(
       functools.partial(_dq_kernel, block_k=plan.block_k, **plan.common()),
       grid=plan.grid(plan.block_q),
-      in_specs=[plan.seed(), plan.all_bias(), plan.seq(plan.block_q),
-                plan.full(), plan.full(), plan.seq(plan.block_q),
+      in_specs=[plan.seed(), plan.all_bias(), plan.qkv_seq(plan.block_q, 0),
+                plan.qkv_full(1), plan.qkv_full(2), plan.seq(plan.block_q),
                 plan.rows(plan.block_q), plan.rows(plan.block_q)],
       out_specs=plan.seq(plan.block_q),
-      out_shape=jax.ShapeDtypeStruct(q.shape, q.dtype),
+      out_shape=plan.out_shape(q.dtype),
       name="kwls_attention_dq", **plan.options)(*args)
   return dq, dk, dv
 
@@ -324,6 +347,26 @@ def _attention_bwd(plan, residuals, do):
 
 
 _attention.defvjp(_attention_fwd, _attention_bwd)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
+def _packed_attention(plan, seed, bias, qkv):
+  return _forward(plan, seed, bias, qkv, qkv, qkv)[0]
+
+
+def _packed_attention_fwd(plan, seed, bias, qkv):
+  out, lse = _forward(plan, seed, bias, qkv, qkv, qkv)
+  return out, (seed, bias, qkv, out, lse)
+
+
+def _packed_attention_bwd(plan, residuals, do):
+  seed, bias, qkv, out, lse = residuals
+  grads = _backward(plan, seed, bias, qkv, qkv, qkv, out, lse, do)
+  return (np.zeros(seed.shape, jax.dtypes.float0), jnp.zeros_like(bias),
+          jnp.stack(grads, axis=2))
+
+
+_packed_attention.defvjp(_packed_attention_fwd, _packed_attention_bwd)
 
 
 def _padded_length(length: int, block: int) -> int:
@@ -355,7 +398,35 @@ def fused_attention(q, k, v, key_mask, seed=None, rate: float = 0.0, *,
   if q.ndim != 4 or k.shape != q.shape or v.shape != q.shape:
     raise ValueError(f"q, k, v must share one [B, T, N, D] shape; got "
                      f"{q.shape}, {k.shape}, {v.shape}")
-  b, t, n, d = q.shape
+  return _run((q, k, v), False, key_mask, seed, rate, block_q, block_k,
+              num_warps, num_stages, interpret)
+
+
+def fused_attention_qkv(qkv, key_mask, seed=None, rate: float = 0.0, *,
+                        block_q: int | None = None, block_k: int | None = None,
+                        num_warps: int | None = None,
+                        num_stages: int | None = None,
+                        interpret: bool | None = None) -> jax.Array:
+  """fused_attention(qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2], ...).
+
+  qkv: [B, T, 3, N, D], queries, keys and values side by side, as a fused
+  [H, 3H] projection gives them (its [B, T, 3H] output reshaped). The
+  kernels read the three in place, and the gradient comes back as one
+  [B, T, 3, N, D]: XLA copies nothing out of the projection's output
+  (fused_attention's q, k, v slices of it would each be a copy). Other
+  arguments and the result are fused_attention's.
+  """
+  if qkv.ndim != 5 or qkv.shape[2] != 3:
+    raise ValueError(f"qkv must be [B, T, 3, N, D]; got {qkv.shape}")
+  return _run((qkv,), True, key_mask, seed, rate, block_q, block_k,
+              num_warps, num_stages, interpret)
+
+
+def _run(arrays, packed, key_mask, seed, rate, block_q, block_k, num_warps,
+         num_stages, interpret):
+  """fused_attention of (q, k, v), or of (qkv,) when packed."""
+  b, t = arrays[0].shape[:2]
+  n, d = arrays[0].shape[-2:]
   if key_mask.shape != (b, t):
     raise ValueError(f"key_mask must be [B, T] = {(b, t)}, got "
                      f"{key_mask.shape}")
@@ -383,25 +454,28 @@ def fused_attention(q, k, v, key_mask, seed=None, rate: float = 0.0, *,
                      f"{block_q}, {block_k}")
   length = _padded_length(t, max(block_q, block_k))
   if length != t:
-    pad = [(0, 0), (0, length - t), (0, 0), (0, 0)]
-    q, k, v = (jnp.pad(x, pad) for x in (q, k, v))
+    arrays = tuple(
+        jnp.pad(x, [(0, 0), (0, length - t)] + [(0, 0)] * (x.ndim - 2))
+        for x in arrays)
     key_mask = jnp.pad(key_mask, [(0, 0), (0, length - t)])
   bias = jnp.where(key_mask, 0.0, _MASKED).astype(jnp.float32)
   seed = jnp.zeros((2,), jnp.uint32) if seed is None else seed
-  options = (rate, block_q, block_k, num_warps, num_stages, interpret)
+  attention = _packed_attention if packed else _attention
+  options = (rate, block_q, block_k, num_warps, num_stages, interpret, packed)
   mesh = jax.sharding.get_abstract_mesh()
   if mesh.empty or mesh.size == 1 or b % mesh.size:
     plan = _Plan((b, length, n, d), t, *options)
-    return _attention(plan, _full_seed(seed), bias, q, k, v)[:, :t]
+    return attention(plan, _full_seed(seed), bias, *arrays)[:, :t]
   # Under a device mesh (the trainer's data parallelism) each device runs
   # the kernel on its rows of the batch; XLA cannot split the custom call.
   plan = _Plan((b // mesh.size, length, n, d), t, *options)
   rows = P(mesh.axis_names)
 
-  def shard(seed, bias, q, k, v):
-    offset = lax.axis_index(mesh.axis_names) * q.shape[0]
-    return _attention(plan, _full_seed(seed, offset), bias, q, k, v)
+  def shard(seed, bias, *arrays):
+    offset = lax.axis_index(mesh.axis_names) * arrays[0].shape[0]
+    return attention(plan, _full_seed(seed, offset), bias, *arrays)
 
-  out = jax.shard_map(shard, mesh=mesh, in_specs=(P(), rows, rows, rows, rows),
-                      out_specs=rows, check_vma=False)(seed, bias, q, k, v)
+  out = jax.shard_map(shard, mesh=mesh,
+                      in_specs=(P(), rows) + (rows,) * len(arrays),
+                      out_specs=rows, check_vma=False)(seed, bias, *arrays)
   return out[:, :t]

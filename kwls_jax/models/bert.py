@@ -257,6 +257,15 @@ class BertSelfAttention(nnx.Module):
   def __call__(self, x, mask, *, deterministic=None):
     b, t, _ = x.shape
     split = lambda y: y.reshape(b, t, self.num_heads, self.head_dim)
+    if self.fused_qkv and self.impl == "pallas":
+      # The kernel reads q, k, v in place from the fused projection's
+      # output ([q | k | v] along the features: [B, T, 3, N, D]).
+      qkv = _fused_dense(x, [self.query, self.key, self.value])
+      seed = self.dropout.mask_seed(deterministic)
+      out = attention_kernel.fused_attention_qkv(
+          qkv.reshape(b, t, 3, self.num_heads, self.head_dim), mask, seed,
+          0.0 if seed is None else self.dropout.rate)
+      return out.reshape(b, t, -1)
     if self.fused_qkv:
       qkv = _fused_dense(x, [self.query, self.key, self.value])
       q, k, v = map(split, jnp.split(qkv, 3, axis=-1))

@@ -36,6 +36,25 @@ def test_forward_and_gradients_match_the_einsum_reference(rate, blocks):
     np.testing.assert_allclose(got, want, atol=5e-6)
 
 
+@pytest.mark.parametrize("blocks", [(16, 16), (16, 64)])  # dq: own kernel, not
+def test_packed_qkv_is_fused_attention_of_its_slices(blocks):
+  q, k, v, mask, seed = _inputs()
+  qkv = jnp.stack([q, k, v], axis=2)  # [B, T, 3, N, D]
+  options = dict(block_q=blocks[0], block_k=blocks[1])
+  packed = lambda qkv: ak.fused_attention_qkv(  # noqa: E731
+      qkv, mask, seed, 0.1, **options)
+  sliced = lambda qkv: ak.fused_attention(  # noqa: E731
+      qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2], mask, seed, 0.1, **options)
+  np.testing.assert_array_equal(packed(qkv), sliced(qkv))
+  weights = jax.random.normal(jax.random.key(5), q.shape)
+  got, want = (jax.grad(lambda x: jnp.sum(f(x) * weights))(qkv)
+               for f in (packed, sliced))
+  assert got.shape == qkv.shape and np.abs(want[:, :, 2]).max() > 0.5
+  np.testing.assert_allclose(got, want, atol=1e-6)
+  with pytest.raises(ValueError, match=r"\[B, T, 3, N, D\]"):
+    ak.fused_attention_qkv(q, mask, seed, 0.1)
+
+
 def test_padding_keys_and_rows_have_no_influence():
   q, k, v, mask, seed = _inputs()
   out = ak.fused_attention(q, k, v, mask, seed, 0.1, block_q=16, block_k=16)
@@ -123,3 +142,13 @@ def test_lowers_to_triton_kernels_for_a_gpu():
   text = fused.trace(q, q, q, mask, seed).lower(
       lowering_platforms=("cuda",)).as_text()
   assert "kwls_attention_bwd" in text and "kwls_attention_dq" not in text
+  # q, k, v read in place from one [B, T, 3, N, D] array.
+  qkv = jax.ShapeDtypeStruct((4, 160, 3, 12, 64), jnp.bfloat16)
+  packed = jax.jit(jax.grad(lambda qkv, mask, seed: jnp.sum(
+      ak.fused_attention_qkv(qkv, mask, seed, 0.1, interpret=False)
+      .astype(jnp.float32))))
+  text = packed.trace(qkv, mask, seed).lower(
+      lowering_platforms=("cuda",)).as_text()
+  for name in ("kwls_attention_fwd", "kwls_attention_dkdv",
+               "kwls_attention_dq"):
+    assert name in text
