@@ -251,7 +251,12 @@ def attention_part(device, impls, shape):
     line = (f"{impl}: compiled in {seconds:.1f} s, "
             f"{kernel_summary(compiled.as_text())}")
     if impl.startswith("pallas:"):
-      kernels = triton_kernels(since, _DUMP) if _DUMP else {}
+      try:
+        kernels = triton_kernels(since, _DUMP) if _DUMP else {}
+      except FileNotFoundError as e:  # compiled; registers unknown
+        print(f"{line}; registers not read: {e}", flush=True)
+        clean.append(impl.split(":", 1)[1])
+        continue
       line += "".join(
           f"; {name[len('kwls_attention_'):]}: "
           + (f"{r[0]} registers, {r[1]} B spilled" if r else "ptxas failed")
