@@ -22,7 +22,6 @@ from kwls_jax.models import dropout as dropout_lib
 from kwls_jax.models import hash_dropout
 
 
-
 @jax.custom_vjp
 def gelu(x):
   """Exact GELU, x * Phi(x), keeping only x for the backward pass.
@@ -44,7 +43,7 @@ def _gelu_bwd(x, grad):
   x32 = x.astype(jnp.float32)
   cdf = 0.5 * (1.0 + lax.erf(x32 * (1.0 / math.sqrt(2.0))))
   pdf = jnp.exp(-0.5 * x32 * x32) * (1.0 / math.sqrt(2.0 * math.pi))
-  return ((grad.astype(jnp.float32) * (cdf + x32 * pdf)).astype(grad.dtype),)
+  return ((grad.astype(jnp.float32) * (cdf + x32 * pdf)).astype(x.dtype),)
 
 
 gelu.defvjp(_gelu_fwd, _gelu_bwd)
@@ -257,14 +256,16 @@ class BertSelfAttention(nnx.Module):
   def __call__(self, x, mask, *, deterministic=None):
     b, t, _ = x.shape
     split = lambda y: y.reshape(b, t, self.num_heads, self.head_dim)
+    if self.impl == "pallas":
+      seed = self.dropout.mask_seed(deterministic)  # None: no dropout
+      rate = 0.0 if seed is None else self.dropout.rate
     if self.fused_qkv and self.impl == "pallas":
       # The kernel reads q, k, v in place from the fused projection's
       # output ([q | k | v] along the features: [B, T, 3, N, D]).
       qkv = _fused_dense(x, [self.query, self.key, self.value])
-      seed = self.dropout.mask_seed(deterministic)
       out = attention_kernel.fused_attention_qkv(
           qkv.reshape(b, t, 3, self.num_heads, self.head_dim), mask, seed,
-          0.0 if seed is None else self.dropout.rate)
+          rate)
       return out.reshape(b, t, -1)
     if self.fused_qkv:
       qkv = _fused_dense(x, [self.query, self.key, self.value])
@@ -276,9 +277,7 @@ class BertSelfAttention(nnx.Module):
           q, k, v, mask,
           lambda probs: self.dropout(probs, deterministic=deterministic))
     elif self.impl == "pallas":
-      seed = self.dropout.mask_seed(deterministic)
-      out = attention_kernel.fused_attention(
-          q, k, v, mask, seed, 0.0 if seed is None else self.dropout.rate)
+      out = attention_kernel.fused_attention(q, k, v, mask, seed, rate)
     elif self.impl == "cudnn":
       lengths = jnp.sum(mask, axis=-1, dtype=jnp.int32)
       out = jax.nn.dot_product_attention(

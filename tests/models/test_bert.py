@@ -84,12 +84,13 @@ def test_pallas_attention_matches_einsum_without_dropout():
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-7)
 
 
-def test_pallas_attention_draws_the_masks_of_hashed_dropout():
+@pytest.mark.parametrize("fused_qkv", [True, False])  # packed q/k/v or not
+def test_pallas_attention_draws_the_masks_of_hashed_dropout(fused_qkv):
   """In training, the kernel's attention dropout is the einsum path's with
   hashed masks (dropout_draws: hash): the two models take the same steps."""
   def model(attention):
     config = bert.BertConfig(**{**CONFIG.__dict__, "attention_impl": attention,
-                                "dropout_draws": "hash",
+                                "dropout_draws": "hash", "fused_qkv": fused_qkv,
                                 "attention_probs_dropout_prob": 0.3})
     return bert.BertClassifier(config, 3, rngs=nnx.Rngs(0))
 
