@@ -123,15 +123,23 @@ def gelu_impl(name: str):
 
 
 def build(name, *, batch, length, dtype, attention, dropout, draws, fused_qkv,
-          optimizer, remat, gelu="recompute"):
-  """(jitted step, flat state, batch on device) of a variant."""
+          optimizer, remat, gelu="recompute", shapes_only=False):
+  """(jitted step, flat state, batch on device) of a variant.
+
+  With shapes_only, the state's leaves are ShapeDtypeStructs (nnx.eval_shape:
+  no parameters allocated), for compiling the step without running it.
+  """
   config = CONFIGS[name](attention_impl=attention, dropout_draws=draws,
                          fused_qkv=fused_qkv, remat=remat)
-  with gelu_impl(gelu):  # layers take their activation when built
-    model = bert.BertClassifier(config, NUM_LABELS, rngs=nnx.Rngs(0),
-                                dtype=DTYPES[dtype], param_dtype=jnp.float32)
-  optimizer = nnx.Optimizer(model, make_tx(optimizer), wrt=nnx.Param)
-  graphdef, state = nnx.split((model, optimizer))
+
+  def init():
+    with gelu_impl(gelu):  # layers take their activation when built
+      model = bert.BertClassifier(config, NUM_LABELS, rngs=nnx.Rngs(0),
+                                  dtype=DTYPES[dtype],
+                                  param_dtype=jnp.float32)
+    return model, nnx.Optimizer(model, make_tx(optimizer), wrt=nnx.Param)
+
+  graphdef, state = nnx.split(nnx.eval_shape(init) if shapes_only else init())
   state, treedef = jax.tree.flatten(state)
   step = make_step(graphdef, treedef, dropout)
   return step, state, make_batch(config, batch, length)

@@ -59,7 +59,6 @@ if _DUMP:
   os.environ["XLA_FLAGS"] = " ".join(  # XLA's PTX, for ptxas' report
       filter(None, [os.environ.get("XLA_FLAGS"), f"--xla_dump_to={_DUMP}"]))
 
-from flax import nnx  # noqa: E402
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 
@@ -68,7 +67,6 @@ import gpu_attention  # noqa: E402
 import gpu_bert_throughput as bench  # noqa: E402
 
 from kwls_jax.models import attention_kernel  # noqa: E402
-from kwls_jax.models import bert  # noqa: E402
 
 TARGET = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                       "h100_sxm.txtpb")
@@ -230,14 +228,20 @@ def compile_for(jitted, args) -> tuple[object, float]:
   return compiled, time.perf_counter() - start
 
 
+def attention_args(shape, device):
+  """Abstract arguments of gpu_attention.fwd_bwd: q, k, v [B, T, N, D] bf16,
+  the key mask, a PRNG key and the float32 output weights."""
+  q = jax.ShapeDtypeStruct(shape, jnp.bfloat16)
+  return abstract((q, q, q, jax.ShapeDtypeStruct(shape[:2], jnp.bool_),
+                   jax.eval_shape(lambda: jax.random.key(0)),
+                   jax.ShapeDtypeStruct(shape, jnp.float32)), device)
+
+
 def attention_part(device, impls, shape):
   """Part 1; returns the Pallas settings that compiled without spills."""
   print(f"\n## attention fwd+bwd, bf16, batch {shape[0]} x {shape[1]}, "
         f"{shape[2]} heads of {shape[3]}", flush=True)
-  q = jax.ShapeDtypeStruct(shape, jnp.bfloat16)
-  args = abstract((q, q, q, jax.ShapeDtypeStruct(shape[:2], jnp.bool_),
-                   jax.eval_shape(lambda: jax.random.key(0)),
-                   jax.ShapeDtypeStruct(shape, jnp.float32)), device)
+  args = attention_args(shape, device)
   clean = []
   for impl in impls:
     since = time.time()
@@ -269,25 +273,14 @@ def attention_part(device, impls, shape):
 
 def bert_step(device, name, attention, draws, qkv, batch, length,
               gelu="recompute"):
-  """(jitted train step, abstract arguments) of gpu_bert_throughput's step."""
-  config = bench.CONFIGS[name](attention_impl=attention, dropout_draws=draws,
-                               fused_qkv=qkv == "fused")
-
-  def init():
-    model = bert.BertClassifier(config, bench.NUM_LABELS, rngs=nnx.Rngs(0),
-                                dtype=jnp.bfloat16, param_dtype=jnp.float32)
-    return model, nnx.Optimizer(model, bench.make_tx("adamw"), wrt=nnx.Param)
-
-  with as_gpu(), bench.gelu_impl(gelu):
-    graphdef, state = nnx.split(nnx.eval_shape(init))
-  leaves, treedef = jax.tree.flatten(state)
-  data = {"input_ids": jax.ShapeDtypeStruct((batch, length), jnp.int32),
-          "attention_mask": jax.ShapeDtypeStruct((batch, length), jnp.int32),
-          "labels": jax.ShapeDtypeStruct((batch,), jnp.int32),
-          "soft_labels": jax.ShapeDtypeStruct((batch, bench.NUM_LABELS),
-                                              jnp.float32)}
-  step = bench.make_step(graphdef, treedef)
-  return step, abstract((leaves, data), device)
+  """(jitted train step, abstract arguments) of gpu_bert_throughput's step
+  (bf16, AdamW, dropout on)."""
+  with as_gpu():
+    step, state, data = bench.build(
+        name, batch=batch, length=length, dtype="bf16", attention=attention,
+        dropout=True, draws=draws, fused_qkv=qkv == "fused",
+        optimizer="adamw", remat="none", gelu=gelu, shapes_only=True)
+  return step, abstract((state, data), device)
 
 
 def bert_part(device, name, variants, batch, length):

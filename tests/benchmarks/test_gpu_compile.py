@@ -66,11 +66,7 @@ def test_pallas_attention_compiles_for_an_h100():
     device = gpu_compile.h100()
   except SystemExit as e:  # a plugin that cannot start (CUDA version checks)
     pytest.skip(str(e))
-  q = jax.ShapeDtypeStruct((2, 64, 2, 32), jnp.bfloat16)
-  args = gpu_compile.abstract(
-      (q, q, q, jax.ShapeDtypeStruct((2, 64), jnp.bool_),
-       jax.eval_shape(lambda: jax.random.key(0)),
-       jax.ShapeDtypeStruct(q.shape, jnp.float32)), device)
+  args = gpu_compile.attention_args((2, 64, 2, 32), device)
   step = gpu_compile.gpu_attention.fwd_bwd(
       gpu_compile.gpu_attention.make("pallas:32x32x4x2"))
   compiled, _ = gpu_compile.compile_for(step, args)
