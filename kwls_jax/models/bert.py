@@ -66,6 +66,9 @@ REMAT_POLICIES = {
 
 
 ATTENTION_IMPLS = ("einsum", "pallas", "xla", "cudnn")
+# BertConfig.dropout_draws: the dropout layer each name builds ("auto" picks).
+_DROPOUTS = {"bits16": dropout_lib.Dropout, "hash": hash_dropout.Dropout,
+             "nnx": nnx.Dropout}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,7 +117,7 @@ class BertConfig:
     if self.attention_impl not in ATTENTION_IMPLS:
       raise ValueError(f"unsupported attention_impl {self.attention_impl!r}: "
                        f"one of {ATTENTION_IMPLS}")
-    if self.dropout_draws not in ("auto", "bits16", "hash", "nnx"):
+    if self.dropout_draws not in ("auto", *_DROPOUTS):
       raise ValueError(f"unsupported dropout_draws {self.dropout_draws!r}")
     if self.remat not in REMAT_POLICIES:
       raise ValueError(f"unsupported remat {self.remat!r}: "
@@ -171,9 +174,6 @@ def dropout_draws(config: BertConfig, backend: str | None = None) -> str:
     return config.dropout_draws
   return "hash" if (backend or jax.default_backend()) == "cpu" else "nnx"
 
-
-_DROPOUTS = {"bits16": dropout_lib.Dropout, "hash": hash_dropout.Dropout,
-             "nnx": nnx.Dropout}
 
 
 def _dropout(rate, config, rngs):
@@ -259,16 +259,15 @@ class BertSelfAttention(nnx.Module):
     if self.impl == "pallas":
       seed = self.dropout.mask_seed(deterministic)  # None: no dropout
       rate = 0.0 if seed is None else self.dropout.rate
-    if self.fused_qkv and self.impl == "pallas":
-      # The kernel reads q, k, v in place from the fused projection's
-      # output ([q | k | v] along the features: [B, T, 3, N, D]).
-      qkv = _fused_dense(x, [self.query, self.key, self.value])
-      out = attention_kernel.fused_attention_qkv(
-          qkv.reshape(b, t, 3, self.num_heads, self.head_dim), mask, seed,
-          rate)
-      return out.reshape(b, t, -1)
     if self.fused_qkv:
       qkv = _fused_dense(x, [self.query, self.key, self.value])
+      if self.impl == "pallas":
+        # The kernel reads q, k, v in place from the fused projection's
+        # output ([q | k | v] along the features: [B, T, 3, N, D]).
+        out = attention_kernel.fused_attention_qkv(
+            qkv.reshape(b, t, 3, self.num_heads, self.head_dim), mask, seed,
+            rate)
+        return out.reshape(b, t, -1)
       q, k, v = map(split, jnp.split(qkv, 3, axis=-1))
     else:
       q, k, v = split(self.query(x)), split(self.key(x)), split(self.value(x))

@@ -302,11 +302,11 @@ def _finish(run: Run, eval_step, tracker, step: int, best: dict | None,
     else:
       continue
     save_npy(os.path.join(pred_dir, f"{split}_probs.npy"),
-                 softmax(logits).astype(np.float32))
+             softmax(logits).astype(np.float32))
   if c.save_train_probs:
     _, logits = evaluate_split(run, eval_step, "train")
     save_npy(os.path.join(pred_dir, "train_probs.npy"),
-                 softmax(logits).astype(np.float32))
+             softmax(logits).astype(np.float32))
   tracker.log({"kind": "test", "step": step, **out["test"]})
   n_train = len(run.splits["train"])
   samples = (step // run.steps_per_epoch) * n_train + (
