@@ -71,24 +71,50 @@ def keep_mask(key: jax.Array, shape: tuple[int, ...], rate: float) -> jax.Array:
   return bits16(key, shape) >= np.uint16(drop_threshold(rate))
 
 
-class Dropout(nnx.Dropout):
+class KeepMaskDropout(nnx.Dropout):
+  """nnx.Dropout that makes its keep masks itself; same state, same arguments.
+
+  A subclass says which rates get its masks (_own_mask), draws a mask
+  (_keep, one key from the layer's stream) and scales the kept values
+  (_scale, in float32). Broadcast dimensions, a key passed at call time and
+  the rates it leaves go to nnx.Dropout.
+  """
+
+  def _own_mask(self) -> bool:
+    raise NotImplementedError
+
+  def _keep(self, shape: tuple[int, ...]) -> jax.Array:
+    raise NotImplementedError
+
+  def _scale(self, inputs: jax.Array) -> jax.Array:
+    raise NotImplementedError
+
+  def __call__(self, inputs, *, deterministic: bool | None = None,
+               rngs=None) -> jax.Array:
+    deterministic = (self.deterministic if deterministic is None
+                     else deterministic)
+    if (deterministic is None or deterministic or rngs is not None
+        or self.broadcast_dims or not isinstance(self.rngs, nnx.RngStream)
+        or not self._own_mask()):
+      return super().__call__(inputs, deterministic=deterministic, rngs=rngs)
+    keep = self._keep(inputs.shape)
+    # Scaled in float32, then rounded once: 1/0.9 itself is not a bf16 value.
+    scaled = self._scale(inputs.astype(jnp.float32)).astype(inputs.dtype)
+    return jnp.where(keep, scaled, jnp.zeros_like(inputs))
+
+
+class Dropout(KeepMaskDropout):
   """nnx.Dropout with keep_mask's 16-bit draws; same state, same arguments.
 
   Falls back to nnx.Dropout for broadcast dimensions, a key passed at call
   time, or a rate whose 16-bit threshold is 0 or 2^16.
   """
 
-  def __call__(self, inputs, *, deterministic: bool | None = None,
-               rngs=None) -> jax.Array:
-    threshold = drop_threshold(self.rate)
-    deterministic = (self.deterministic if deterministic is None
-                     else deterministic)
-    if (deterministic is None or deterministic or rngs is not None
-        or self.broadcast_dims or not isinstance(self.rngs, nnx.RngStream)
-        or not 0 < threshold < _LEVELS):
-      return super().__call__(inputs, deterministic=deterministic, rngs=rngs)
-    keep = keep_mask(self.rngs(), inputs.shape, self.rate)
-    # Scaled in float32, then rounded once: 1/0.9 itself is not a bf16 value.
-    scaled = (inputs.astype(jnp.float32) * (_LEVELS / (_LEVELS - threshold))
-              ).astype(inputs.dtype)
-    return jnp.where(keep, scaled, jnp.zeros_like(inputs))
+  def _own_mask(self) -> bool:
+    return 0 < drop_threshold(self.rate) < _LEVELS
+
+  def _keep(self, shape):
+    return keep_mask(self.rngs(), shape, self.rate)
+
+  def _scale(self, inputs):
+    return inputs * (_LEVELS / (_LEVELS - drop_threshold(self.rate)))

@@ -22,6 +22,8 @@ from jax import lax
 import jax.numpy as jnp
 import numpy as np
 
+from kwls_jax.models import dropout as dropout_lib
+
 
 def mix32(x):
   """lowbias32: a bijective avalanche hash of uint32 values."""
@@ -80,7 +82,7 @@ def keep_mask(seed: jax.Array, shape: tuple[int, ...], rate: float):
   return draws >= np.uint32(drop_threshold(rate))
 
 
-class Dropout(nnx.Dropout):
+class Dropout(dropout_lib.KeepMaskDropout):
   """nnx.Dropout with keep_mask's hashed masks; same state, same arguments.
 
   Falls back to nnx.Dropout for broadcast dimensions, a key passed at call
@@ -104,16 +106,11 @@ class Dropout(nnx.Dropout):
       raise ValueError("dropout needs the layer built with rngs")
     return seed_from_key(self.rngs())
 
-  def __call__(self, inputs, *, deterministic: bool | None = None,
-               rngs=None) -> jax.Array:
-    deterministic = (self.deterministic if deterministic is None
-                     else deterministic)
-    if (deterministic is None or deterministic or rngs is not None
-        or self.broadcast_dims or not isinstance(self.rngs, nnx.RngStream)
-        or not 0 < drop_threshold(self.rate) < 2**32 - 1):
-      return super().__call__(inputs, deterministic=deterministic, rngs=rngs)
-    keep = keep_mask(self.mask_seed(False), inputs.shape, self.rate)
-    # Scaled in float32, then rounded once: 1/0.9 itself is not a bf16 value.
-    scaled = (inputs.astype(jnp.float32) / keep_probability(self.rate)
-              ).astype(inputs.dtype)
-    return jnp.where(keep, scaled, jnp.zeros_like(inputs))
+  def _own_mask(self) -> bool:
+    return 0 < drop_threshold(self.rate) < 2**32 - 1
+
+  def _keep(self, shape):
+    return keep_mask(self.mask_seed(False), shape, self.rate)
+
+  def _scale(self, inputs):
+    return inputs / keep_probability(self.rate)

@@ -1,4 +1,5 @@
-"""Tests for the 16-bit-draw dropout (kwls_jax.models.dropout)."""
+"""Tests for the 16-bit-draw dropout (kwls_jax.models.dropout), and the layer
+contract it shares with hash_dropout.Dropout."""
 
 from flax import nnx
 import jax
@@ -7,6 +8,7 @@ import numpy as np
 import pytest
 
 from kwls_jax.models import dropout
+from kwls_jax.models import hash_dropout
 
 
 def test_threshold_and_keep_probability():
@@ -58,45 +60,55 @@ def test_rbg_keys_use_jax_random_bits():
   assert abs(float(np.mean(mask)) - 0.9) < 0.01
 
 
-def _module(rate=0.1, **kw):
-  return dropout.Dropout(rate, rngs=nnx.Rngs(dropout=0), **kw)
+# The layer contract both mask kinds share (dropout.KeepMaskDropout): this
+# module's 16-bit draws and hash_dropout's hashed masks.
+LAYERS = {"bits16": (dropout.Dropout, dropout.keep_probability),
+          "hash": (hash_dropout.Dropout, hash_dropout.keep_probability)}
 
 
-def test_module_scales_kept_values_and_is_unbiased():
+def _module(rate=0.1, kind="bits16", **kw):
+  return LAYERS[kind][0](rate, rngs=nnx.Rngs(dropout=0), **kw)
+
+
+@pytest.mark.parametrize("kind", LAYERS)
+def test_module_scales_kept_values_and_is_unbiased(kind):
   x = jnp.asarray(np.random.default_rng(0).normal(size=(64, 4096)),
                   jnp.float32) + 2.0
-  layer = _module()
+  layer = _module(kind=kind)
+  keep_probability = LAYERS[kind][1](0.1)
   y = np.asarray(layer(x, deterministic=False))
   kept = y != 0
-  scale = 1 / dropout.keep_probability(0.1)
-  np.testing.assert_allclose(y[kept], np.asarray(x)[kept] * scale, rtol=1e-6)
-  assert abs(kept.mean() - dropout.keep_probability(0.1)) < 0.003
+  np.testing.assert_allclose(y[kept], np.asarray(x)[kept] / keep_probability,
+                             rtol=1e-6)
+  assert abs(kept.mean() - keep_probability) < 0.003
   assert abs(y.mean() - float(x.mean())) < 0.01
   # A new mask every call: the module's RNG stream advances.
   assert not np.array_equal(kept, np.asarray(layer(x, deterministic=False)) != 0)
 
 
-def test_module_bf16_scale_is_rounded_once():
+@pytest.mark.parametrize("kind", LAYERS)
+def test_module_bf16_scale_is_rounded_once(kind):
   x = jnp.ones((64, 1024), jnp.bfloat16)
-  y = np.asarray(_module()(x, deterministic=False), np.float32)
+  y = np.asarray(_module(kind=kind)(x, deterministic=False), np.float32)
   kept = y[y != 0]
   # Every kept value is 1/keep_probability computed in float32 and rounded
   # to bf16 once.
   np.testing.assert_array_equal(
-      kept, np.float32(jnp.asarray(1 / dropout.keep_probability(0.1),
-                                   jnp.bfloat16)))
+      kept, np.float32(jnp.asarray(1 / LAYERS[kind][1](0.1), jnp.bfloat16)))
 
 
-def test_module_deterministic_and_fallbacks():
+@pytest.mark.parametrize("kind", LAYERS)
+def test_module_deterministic_and_fallbacks(kind):
   x = jnp.ones((8, 16))
-  np.testing.assert_array_equal(_module()(x, deterministic=True), x)
-  np.testing.assert_array_equal(_module(0.0)(x, deterministic=False), x)
-  np.testing.assert_array_equal(_module(1.0)(x, deterministic=False), 0 * x)
+  module = lambda *a, **kw: _module(*a, kind=kind, **kw)  # noqa: E731
+  np.testing.assert_array_equal(module()(x, deterministic=True), x)
+  np.testing.assert_array_equal(module(0.0)(x, deterministic=False), x)
+  np.testing.assert_array_equal(module(1.0)(x, deterministic=False), 0 * x)
   # Broadcast dimensions go to nnx.Dropout: one mask per column.
-  y = np.asarray(_module(0.5, broadcast_dims=(0,))(x, deterministic=False))
+  y = np.asarray(module(0.5, broadcast_dims=(0,))(x, deterministic=False))
   assert np.all((y == 0).all(axis=0) | (y != 0).all(axis=0))
   with pytest.raises(ValueError):
-    _module(deterministic=None)(x)
+    module(deterministic=None)(x)
 
 
 _SHARDED = """
