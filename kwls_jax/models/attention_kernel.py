@@ -329,44 +329,32 @@ def _backward(plan: _Plan, seed, bias, q, k, v, out, lse, do):
   return dq, dk, dv
 
 
+def _qkv(plan: _Plan, arrays):
+  """_forward's q, k, v: the arrays, or the one packed array three times."""
+  return arrays * 3 if plan.packed else arrays
+
+
 @functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
-def _attention(plan, seed, bias, q, k, v):
-  return _forward(plan, seed, bias, q, k, v)[0]
+def _attention(plan, seed, bias, *arrays):
+  """Attention of (q, k, v), or of (qkv,) when plan.packed."""
+  return _forward(plan, seed, bias, *_qkv(plan, arrays))[0]
 
 
-def _attention_fwd(plan, seed, bias, q, k, v):
-  out, lse = _forward(plan, seed, bias, q, k, v)
-  return out, (seed, bias, q, k, v, out, lse)
+def _attention_fwd(plan, seed, bias, *arrays):
+  out, lse = _forward(plan, seed, bias, *_qkv(plan, arrays))
+  return out, (seed, bias, arrays, out, lse)
 
 
 def _attention_bwd(plan, residuals, do):
-  seed, bias, q, k, v, out, lse = residuals
-  dq, dk, dv = _backward(plan, seed, bias, q, k, v, out, lse, do)
+  seed, bias, arrays, out, lse = residuals
+  grads = _backward(plan, seed, bias, *_qkv(plan, arrays), out, lse, do)
+  if plan.packed:  # one gradient, [B, T, 3, N, D]
+    grads = (jnp.stack(grads, axis=2),)
   return (np.zeros(seed.shape, jax.dtypes.float0), jnp.zeros_like(bias),
-          dq, dk, dv)
+          *grads)
 
 
 _attention.defvjp(_attention_fwd, _attention_bwd)
-
-
-@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
-def _packed_attention(plan, seed, bias, qkv):
-  return _forward(plan, seed, bias, qkv, qkv, qkv)[0]
-
-
-def _packed_attention_fwd(plan, seed, bias, qkv):
-  out, lse = _forward(plan, seed, bias, qkv, qkv, qkv)
-  return out, (seed, bias, qkv, out, lse)
-
-
-def _packed_attention_bwd(plan, residuals, do):
-  seed, bias, qkv, out, lse = residuals
-  grads = _backward(plan, seed, bias, qkv, qkv, qkv, out, lse, do)
-  return (np.zeros(seed.shape, jax.dtypes.float0), jnp.zeros_like(bias),
-          jnp.stack(grads, axis=2))
-
-
-_packed_attention.defvjp(_packed_attention_fwd, _packed_attention_bwd)
 
 
 def _padded_length(length: int, block: int) -> int:
@@ -460,12 +448,11 @@ def _run(arrays, packed, key_mask, seed, rate, block_q, block_k, num_warps,
     key_mask = jnp.pad(key_mask, [(0, 0), (0, length - t)])
   bias = jnp.where(key_mask, 0.0, _MASKED).astype(jnp.float32)
   seed = jnp.zeros((2,), jnp.uint32) if seed is None else seed
-  attention = _packed_attention if packed else _attention
   options = (rate, block_q, block_k, num_warps, num_stages, interpret, packed)
   mesh = jax.sharding.get_abstract_mesh()
   if mesh.empty or mesh.size == 1 or b % mesh.size:
     plan = _Plan((b, length, n, d), t, *options)
-    return attention(plan, _full_seed(seed), bias, *arrays)[:, :t]
+    return _attention(plan, _full_seed(seed), bias, *arrays)[:, :t]
   # Under a device mesh (the trainer's data parallelism) each device runs
   # the kernel on its rows of the batch; XLA cannot split the custom call.
   plan = _Plan((b // mesh.size, length, n, d), t, *options)
@@ -473,7 +460,7 @@ def _run(arrays, packed, key_mask, seed, rate, block_q, block_k, num_warps,
 
   def shard(seed, bias, *arrays):
     offset = lax.axis_index(mesh.axis_names) * arrays[0].shape[0]
-    return attention(plan, _full_seed(seed, offset), bias, *arrays)
+    return _attention(plan, _full_seed(seed, offset), bias, *arrays)
 
   out = jax.shard_map(shard, mesh=mesh,
                       in_specs=(P(), rows) + (rows,) * len(arrays),
