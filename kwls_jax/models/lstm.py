@@ -45,14 +45,25 @@ class BiLSTMClassifier(nnx.Module):
     cell = lambda: nnx.OptimizedLSTMCell(
         embed_dim, hidden_size, dtype=dtype, param_dtype=param_dtype,
         rngs=rngs)
+    # The carries start at zero (below), so the RNNs keep no RNG stream of
+    # their own: with rngs they would need a 'carry' stream that the
+    # trainer's Rngs(params=..., dropout=...) does not have.
     self.bilstm = nnx.Bidirectional(
-        nnx.RNN(cell(), rngs=rngs),
-        nnx.RNN(cell(), reverse=True, keep_order=True, rngs=rngs),
-        rngs=rngs)
+        nnx.RNN(cell(), rngs=False),
+        nnx.RNN(cell(), reverse=True, keep_order=True, rngs=False),
+        rngs=False)
+    self.hidden_size, self.param_dtype = hidden_size, param_dtype
     self.dropout = nnx.Dropout(dropout, rngs=rngs)
     width = 2 * hidden_size * (2 if pooling == "mean_max" else 1)
     self.classifier = nnx.Linear(width, num_labels, dtype=dtype,
                                  param_dtype=param_dtype, rngs=rngs)
+
+  def encode(self, x, lengths=None) -> jax.Array:
+    """BiLSTM outputs [B, T, 2 * hidden] of embeddings x [B, T, E], each
+    direction from zero (c, h) carries, stopping at each row's length."""
+    zeros = jnp.zeros((x.shape[0], self.hidden_size), self.param_dtype)
+    return self.bilstm(x, seq_lengths=lengths,
+                       initial_carry=((zeros, zeros), (zeros, zeros)))
 
   def __call__(self, input_ids, attention_mask=None, *,
                deterministic: bool | None = None) -> jax.Array:
@@ -62,7 +73,7 @@ class BiLSTMClassifier(nnx.Module):
     x = self.embed(input_ids)
     x = x if self.dtype is None else x.astype(self.dtype)
     x = self.dropout(x, deterministic=deterministic)
-    h = self.bilstm(x, seq_lengths=lengths)  # [B, T, 2 * hidden]
+    h = self.encode(x, lengths)
     features = self.dropout(masked_pool(h, mask, self.pooling),
                             deterministic=deterministic)
     return self.classifier(features).astype(jnp.float32)

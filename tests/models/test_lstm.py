@@ -34,9 +34,8 @@ def test_shapes_and_right_padding_changes_nothing(pooling):
 def test_backward_direction_starts_at_last_real_token():
   model = _model()
   x = model.embed(jnp.asarray(IDS[1:2, :2]))
-  full = model.bilstm(x)  # No padding at all.
-  padded = model.bilstm(jnp.pad(x, ((0, 0), (0, 4), (0, 0))),
-                        seq_lengths=jnp.array([2]))
+  full = model.encode(x)  # No padding at all.
+  padded = model.encode(jnp.pad(x, ((0, 0), (0, 4), (0, 0))), jnp.array([2]))
   np.testing.assert_allclose(full, padded[:, :2], atol=1e-6)
 
 

@@ -189,8 +189,15 @@ def test_run_dir_of_another_config_is_refused(reference, make_config):
     _train(make_config(**RESUME, seed=5), run_dir)
 
 
-def test_learns_the_synthetic_task(tmp_path, make_config):
-  final = _train(make_config(epochs=6, **{"optimizer.learning_rate": 1e-2}),
+@pytest.mark.parametrize("model", [
+    {"name": "textcnn", "max_length": 16, "embed_dim": 16,
+     "options": {"num_filters": 8}},
+    {"name": "lstm", "max_length": 16, "embed_dim": 16,
+     "options": {"hidden_size": 16}},
+], ids=lambda m: m["name"])
+def test_learns_the_synthetic_task(tmp_path, make_config, model):
+  final = _train(make_config(epochs=6, model=model,
+                             **{"optimizer.learning_rate": 1e-2}),
                  tmp_path / "learn")
   assert final["test"]["accuracy"] > 0.6  # chance is 1/3
 
