@@ -40,7 +40,6 @@ very probably compiles there.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import glob
 import os
 import platform
@@ -63,6 +62,7 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import deviceless  # noqa: E402
 import gpu_attention  # noqa: E402
 import gpu_bert_throughput as bench  # noqa: E402
 
@@ -98,26 +98,6 @@ def h100(target: str = TARGET):
         "CUDA plugin of this JAX: pip install \"jax[cuda13]=="
         f"{jax.__version__}\"") from None
   return topology.devices[0]
-
-
-@contextlib.contextmanager
-def as_gpu():
-  """Code that asks jax.default_backend() (BERT's `auto` dropout draws, the
-  kernel's interpret default) sees a GPU while tracing."""
-  default_backend = jax.default_backend
-  jax.default_backend = lambda: "gpu"
-  try:
-    yield
-  finally:
-    jax.default_backend = default_backend
-
-
-def abstract(tree, device):
-  """ShapeDtypeStructs of a pytree's leaves, placed on `device`."""
-  sharding = jax.sharding.SingleDeviceSharding(device)
-  return jax.tree.map(
-      lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding),
-      tree)
 
 
 _BYTES = {"pred": 1, "s8": 1, "u8": 1, "bf16": 2, "f16": 2, "s16": 2,
@@ -222,19 +202,17 @@ def triton_kernels(since: float, dump: str) -> dict[str, tuple[int, int]]:
 
 def compile_for(jitted, args) -> tuple[object, float]:
   """(XLA executable, seconds) of a jitted function on abstract arguments."""
-  start = time.perf_counter()
-  with as_gpu():
-    compiled = jitted.trace(*args).lower().compile()
-  return compiled, time.perf_counter() - start
+  return deviceless.compile_for(jitted, args, "gpu")
 
 
 def attention_args(shape, device):
   """Abstract arguments of gpu_attention.fwd_bwd: q, k, v [B, T, N, D] bf16,
   the key mask, a PRNG key and the float32 output weights."""
   q = jax.ShapeDtypeStruct(shape, jnp.bfloat16)
-  return abstract((q, q, q, jax.ShapeDtypeStruct(shape[:2], jnp.bool_),
-                   jax.eval_shape(lambda: jax.random.key(0)),
-                   jax.ShapeDtypeStruct(shape, jnp.float32)), device)
+  return deviceless.abstract(
+      (q, q, q, jax.ShapeDtypeStruct(shape[:2], jnp.bool_),
+       jax.eval_shape(lambda: jax.random.key(0)),
+       jax.ShapeDtypeStruct(shape, jnp.float32)), device)
 
 
 def attention_part(device, impls, shape):
@@ -275,12 +253,12 @@ def bert_step(device, name, attention, draws, qkv, batch, length,
               gelu="recompute"):
   """(jitted train step, abstract arguments) of gpu_bert_throughput's step
   (bf16, AdamW, dropout on)."""
-  with as_gpu():
+  with deviceless.as_backend("gpu"):
     step, state, data = bench.build(
         name, batch=batch, length=length, dtype="bf16", attention=attention,
         dropout=True, draws=draws, fused_qkv=qkv == "fused",
         optimizer="adamw", remat="none", gelu=gelu, shapes_only=True)
-  return step, abstract((state, data), device)
+  return step, deviceless.abstract((state, data), device)
 
 
 def bert_part(device, name, variants, batch, length):
