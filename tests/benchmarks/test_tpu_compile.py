@@ -36,6 +36,15 @@ def test_flops_ceiling():
   assert tpu_compile.flops_ceiling(64, 1e12, 200e12) == pytest.approx(12800)
 
 
+def test_has_loop_finds_a_scan():
+  x = jax.numpy.ones((100, 8))
+  scan = lambda x: jax.lax.scan(lambda c, r: (c + r, c * r), x[0], x)[1]
+  assert tpu_compile.has_loop(jax.jit(scan).lower(x).compile().as_text())
+  assert not tpu_compile.has_loop(
+      jax.jit(lambda x: jax.numpy.cumsum(x * 2, axis=0)).lower(
+          x).compile().as_text())
+
+
 def test_trainer_steps_built_as_on_a_tpu_use_bf16_and_compile():
   config = tpu_compile.train_config("textcnn", batch=4, length=8)
   assert config.model.max_length == 8 and config.optimizer.name == "adam"
