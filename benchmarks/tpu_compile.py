@@ -105,7 +105,7 @@ def flops_ceiling(batch: int, flops_per_chip: float,
 
 def has_loop(hlo: str) -> bool:
   """Whether optimized HLO holds a while loop (a scan: the BiLSTM)."""
-  return re.search(r"= [^=]*\bwhile\(", hlo) is not None
+  return re.search(r"\swhile\(%", hlo) is not None
 
 
 def describe(compiled, batch: int | None, spec: Chip | None) -> str:
