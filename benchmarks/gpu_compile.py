@@ -18,7 +18,10 @@ much memory a step takes.
   2. bert: the BERT-base training step of gpu_bert_throughput.py (bf16,
      batch 64 x 128, AdamW, Eq. 9) for the variants gpu.sh times: compiled
      or the error, compile seconds, kernels, GB moved, XLA's temporary
-     buffers.
+     buffers;
+  3. soft-labels: the KWLS engine's two jitted functions at IMDb's size
+     (deviceless.soft_label_programs; tpu_compile.py compiles the same for
+     a TPU): kernels, GB moved, XLA's temporary buffers.
 
 Kernels are the instructions of the optimized program that launch work
 (fusions, cuBLAS/cuDNN/Triton calls, copies); GB moved adds up each one's
@@ -27,7 +30,7 @@ cache helps, a static figure for comparing variants (most of a BERT step
 outside its matmuls is bound by memory traffic), not a time.
 
   pip install "jax[cuda13]==$(python -c 'import jax; print(jax.__version__)')"
-  python benchmarks/gpu_compile.py                   # both parts
+  python benchmarks/gpu_compile.py                   # all parts
   python benchmarks/gpu_compile.py --part attention --impls pallas:64x64x4x2
 
 On a CPU-only machine the plugin cannot start a GPU client (it logs a cuInit
@@ -286,10 +289,28 @@ def bert_part(device, name, variants, batch, length):
           f"{memory.temp_size_in_bytes / 2**30:.2f} GiB", flush=True)
 
 
+def soft_label_part(device):
+  shape = deviceless.SOFT_LABEL_SHAPE
+  print(f"\n## KWLS soft labels (float32): vocabulary {shape['vocab']:,}, "
+        f"{shape['labels']} labels, chunks of {shape['pairs']:,} pairs",
+        flush=True)
+  for name, fn, args in deviceless.soft_label_programs(device, **shape):
+    try:
+      compiled, seconds = compile_for(fn, args)
+    except Exception as e:  # pylint: disable=broad-except  # one function
+      print(f"{name}: FAILED {type(e).__name__}: "
+            f"{str(e).strip().splitlines()[0][:300]}", flush=True)
+      continue
+    print(f"{name}: compiled in {seconds:.1f} s, "
+          f"{kernel_summary(compiled.as_text())}, XLA temp "
+          f"{compiled.memory_analysis().temp_size_in_bytes / 2**30:.2f} GiB",
+          flush=True)
+
+
 def main(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-  parser.add_argument("--part", choices=["attention", "bert", "both"],
-                      default="both")
+  parser.add_argument("--part", default="all",
+                      choices=["attention", "bert", "soft-labels", "all"])
   parser.add_argument("--impls", default=gpu_attention.DEFAULT_IMPLS,
                       help="attention implementations (gpu_attention.py)")
   parser.add_argument("--model", default="bert-base",
@@ -306,15 +327,17 @@ def main(argv=None):
         "deviceless", flush=True)
   impls = args.impls.split(",")
   clean = [i.split(":", 1)[1] for i in impls if i.startswith("pallas:")]
-  if args.part in ("attention", "both"):
+  if args.part in ("attention", "all"):
     config = bench.CONFIGS[args.model]()
     clean = attention_part(
         device, impls, (args.batch, args.length, config.num_attention_heads,
                         config.hidden_size // config.num_attention_heads))
-  if args.part in ("bert", "both"):
+  if args.part in ("bert", "all"):
     variants = list(BERT_VARIANTS) + [
         (f"pallas:{s}", "hash", "fused", "recompute") for s in clean]
     bert_part(device, args.model, variants, args.batch, args.length)
+  if args.part in ("soft-labels", "all"):
+    soft_label_part(device)
 
 
 if __name__ == "__main__":

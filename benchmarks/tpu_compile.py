@@ -51,7 +51,6 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import deviceless  # noqa: E402
 
-from kwls_jax.smoothing import engine  # noqa: E402
 from kwls_jax.training import config as config_lib  # noqa: E402
 from kwls_jax.training import state as state_lib  # noqa: E402
 from kwls_jax.training import steps  # noqa: E402
@@ -80,7 +79,6 @@ NUM_LABELS = 4  # AG News
 ATTENTION_VARIANTS = (("einsum", "auto"), ("einsum", "bits16"),
                       ("einsum", "hash"), ("xla", "auto"), ("pallas", "auto"),
                       ("cudnn", "auto"))
-SOFT_LABEL_SHAPE = dict(vocab=1 << 17, labels=2, pairs=engine.MAX_CHUNK_PAIRS)
 
 
 def chip(topology: str) -> Chip | None:
@@ -209,23 +207,13 @@ def bert_part(devices, spec, batch, length):
 
 
 def soft_label_part(device, spec):
-  v, p, s = (SOFT_LABEL_SHAPE[k] for k in ("vocab", "labels", "pairs"))
-  print(f"\n## KWLS soft labels (float32): vocabulary {v:,}, {p} labels, "
-        f"chunks of {s:,} pairs, one chip", flush=True)
-  f32 = lambda *shape: jax.ShapeDtypeStruct(shape, np.float32)
-  i32 = lambda *shape: jax.ShapeDtypeStruct(shape, np.int32)
-  tables = deviceless.abstract(
-      (f32(v, p), f32(v), f32(v), f32(p), f32(), f32(), f32()), device)
-  chunk = deviceless.abstract(
-      (f32(v, p), f32(v), i32(s), f32(s), i32(s), f32(), f32()), device)
-  for name, fn, args in (
-      ("word_tables (Eqs. 1-3, 5)",
-       lambda *a: engine.word_tables(*a, method="kwls"), tables),
-      ("chunk_soft_labels (Eqs. 4, 6-8)",
-       lambda *a: engine.chunk_soft_labels(*a, method="kwls",
-                                           num_segments=s), chunk)):
+  shape = deviceless.SOFT_LABEL_SHAPE
+  print(f"\n## KWLS soft labels (float32): vocabulary {shape['vocab']:,}, "
+        f"{shape['labels']} labels, chunks of {shape['pairs']:,} pairs, one "
+        "chip", flush=True)
+  for name, fn, args in deviceless.soft_label_programs(device, **shape):
     try:
-      compiled, seconds = deviceless.compile_for(jax.jit(fn), args, "tpu")
+      compiled, seconds = deviceless.compile_for(fn, args, "tpu")
     except Exception as e:  # pylint: disable=broad-except  # one function
       print(f"{name}: {_failure(e)}", flush=True)
       continue
