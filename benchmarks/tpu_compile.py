@@ -110,10 +110,9 @@ def describe(compiled, batch: int | None, spec: Chip | None) -> str:
   """Per-chip HBM, TFLOPs, GB accessed and the FLOPs ceiling of a program."""
   memory, cost = compiled.memory_analysis(), compiled.cost_analysis() or {}
   hbm = hbm_needed(memory)
-  parts = [f"HBM {hbm / 2**30:.2f}"
-           + (f" of {spec.hbm_bytes / 2**30:.0f} GiB"
-              + ("" if hbm <= spec.hbm_bytes else " (DOES NOT FIT)")
-              if spec else " GiB")]
+  of = f" of {spec.hbm_bytes / 2**30:.0f}" if spec else ""
+  fits = "" if not spec or hbm <= spec.hbm_bytes else " (DOES NOT FIT)"
+  parts = [f"HBM {hbm / 2**30:.2f}{of} GiB{fits}"]
   flops = cost.get("flops", 0.0)
   if flops:
     parts.append(f"{flops / 1e12:.3f} TFLOP")
@@ -123,8 +122,8 @@ def describe(compiled, batch: int | None, spec: Chip | None) -> str:
     parts.append("a while loop: XLA's cost model counts its body once, so "
                  "FLOPs and bytes are far too low")
   elif spec and batch and flops:
-    parts.append(f"FLOPs ceiling {flops_ceiling(batch, flops, spec.bf16_flops):,.0f} "
-                 "samples/s")
+    ceiling = flops_ceiling(batch, flops, spec.bf16_flops)
+    parts.append(f"FLOPs ceiling {ceiling:,.0f} samples/s")
   return ", ".join(parts)
 
 

@@ -31,6 +31,34 @@ def test_hbm_needed_counts_donated_state_once():
   assert tpu_compile.hbm_needed(memory) == 100 + 10 + 7
 
 
+class _Compiled:
+  """What describe() reads of an XLA executable."""
+
+  def __init__(self, hbm, hlo=""):
+    self.hbm, self.hlo = hbm, hlo
+
+  def memory_analysis(self):
+    return types.SimpleNamespace(
+        argument_size_in_bytes=self.hbm, output_size_in_bytes=0,
+        alias_size_in_bytes=0, temp_size_in_bytes=0)
+
+  def cost_analysis(self):
+    return {"flops": 1e12, "bytes accessed": 2e9}
+
+  def as_text(self):
+    return self.hlo
+
+
+def test_describe_flags_what_does_not_fit_and_loops():
+  v5e = tpu_compile.CHIPS["v5e"]
+  fits = tpu_compile.describe(_Compiled(1 << 30), 64, v5e)
+  assert fits.startswith("HBM 1.00 of 16 GiB,") and "ceiling 12,608" in fits
+  assert "DOES NOT FIT" in tpu_compile.describe(_Compiled(17 << 30), 64, v5e)
+  loop = tpu_compile.describe(
+      _Compiled(1 << 30, "  %w = (s32[]) while(%t), condition=%c"), 64, v5e)
+  assert "ceiling" not in loop and "counts its body once" in loop
+
+
 def test_flops_ceiling():
   # 64 samples of 1 TFLOP a step at 200 TFLOP/s: 5 ms a step at best.
   assert tpu_compile.flops_ceiling(64, 1e12, 200e12) == pytest.approx(12800)
