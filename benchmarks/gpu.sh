@@ -31,7 +31,8 @@
 #      fused attention (no attention dropout), MiniLM-L6 with the defaults
 #      and with the Pallas kernel, SGD instead of AdamW (what Adam's update
 #      costs), the defaults under two XLA GEMM settings, and `kwls train`
-#      TextCNN on IMDb with KWLS, one epoch;
+#      TextCNN and BiLSTM on IMDb with KWLS, one epoch each (the BiLSTM has
+#      not run on a GPU yet);
 #   5. with GPU_SOFT_LABELS=1, `kwls soft-labels` end to end with the JAX
 #      engine on the GPU and on the same machine's CPU (about 3 more minutes).
 # The machine has JAX with CUDA, flax and optax but no internet: the package
@@ -132,6 +133,13 @@ if [[ "${GPU_EXTRA:-0}" == 1 ]]; then
   KWLS_DATA_DIR="$KWLS_SHARED_DATASETS" WANDB_MODE=disabled python3 -m kwls_jax \
     train experiments/train_imdb_textcnn_kwls.json --set epochs=1 --no-progress \
     --run-dir "$RUN" 2>&1 | tail -5
+  python3 benchmarks/run_throughput.py "$RUN"
+  echo "== kwls train on the GPU: BiLSTM, IMDb, KWLS, bf16, 1 epoch"
+  RUN="$OUT/imdb_lstm_kwls_gpu"
+  rm -rf "$RUN"
+  KWLS_DATA_DIR="$KWLS_SHARED_DATASETS" WANDB_MODE=disabled python3 -m kwls_jax \
+    train experiments/train_imdb_textcnn_kwls.json --set epochs=1 \
+    --set model.name=lstm --no-progress --run-dir "$RUN" 2>&1 | tail -5
   python3 benchmarks/run_throughput.py "$RUN"
 fi
 
