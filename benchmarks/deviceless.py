@@ -1,7 +1,8 @@
 """Compiling for an accelerator this machine does not have (gpu_compile.py,
 tpu_compile.py): abstract arguments placed on compile-only devices, code
 that asks JAX for its backend told the target's while it is traced, and the
-soft-label engine's programs both scripts compile."""
+programs both scripts compile: the trainer's steps and the soft-label
+engine."""
 
 from __future__ import annotations
 
@@ -12,10 +13,23 @@ import jax
 import numpy as np
 
 from kwls_jax.smoothing import engine
+from kwls_jax.training import config as config_lib
+from kwls_jax.training import state as state_lib
+from kwls_jax.training import steps
 
 # IMDb-sized: vocabulary padded to 2^17 (IMDb train has 74,891 words), two
 # labels, one chunk of the engine's largest size (IMDb train: 7 chunks).
 SOFT_LABEL_SHAPE = dict(vocab=1 << 17, labels=2, pairs=engine.MAX_CHUNK_PAIRS)
+# Trainer `model` config per name; BERTs from random init with the
+# bert-base-uncased vocabulary size.
+MODELS = {
+    "textcnn": {"name": "textcnn"},
+    "lstm": {"name": "lstm"},
+    "minilm-l6": {"name": "bert", "preset": "minilm-l6", "vocab": "vocab.txt"},
+    "bert-base": {"name": "bert", "preset": "bert-base", "vocab": "vocab.txt"},
+}
+BERT_VOCAB = 30522
+NUM_LABELS = 4  # AG News
 
 
 @contextlib.contextmanager
@@ -68,3 +82,46 @@ def soft_label_programs(placement, vocab: int, labels: int, pairs: int):
            *a, method="kwls", num_segments=s)),
        abstract((f32(v, p), f32(v), i32(s), f32(s), i32(s), f32(), f32()),
                 placement))]
+
+
+def hbm_needed(memory) -> int:
+  """Device memory a compiled program holds at its peak, from XLA's
+  memory_analysis: arguments, outputs not aliased to them (donated state
+  is updated in place), temporaries."""
+  return (memory.argument_size_in_bytes + memory.output_size_in_bytes
+          - memory.alias_size_in_bytes + memory.temp_size_in_bytes)
+
+
+def train_config(model: str, batch: int, length: int,
+                 options: dict | None = None) -> config_lib.TrainConfig:
+  """The resolved trainer config of `model` (KWLS, Eq. 9 with alpha 1)."""
+  values = dict(MODELS[model], max_length=length, options=options or {})
+  return config_lib.resolve(config_lib.TrainConfig(
+      model=config_lib.ModelConfig(**values), method="kwls",
+      batch_size=batch,
+      data=config_lib.DataConfig(train="train.jsonl", test="test.jsonl")))
+
+
+def trainer_steps(config: config_lib.TrainConfig, devices, backend: str):
+  """(train step, its abstract arguments, eval step, its arguments) of the
+  trainer (kwls_jax/training/steps.py) on a data-parallel mesh over
+  `devices`, the model built as on `backend` (bf16 where `auto` says so)."""
+  vocab = (BERT_VOCAB if config.model.name == "bert"
+           else config.model.vocab_max_size)
+  with as_backend(backend):
+    state = state_lib.create_state(config, NUM_LABELS, vocab, total_steps=1000)
+  mesh = steps.make_mesh(devices)
+  rep, shard = steps.replicated(mesh), steps.data_sharded(mesh)
+  b, e, t = config.batch_size, config.eval_batch_size, config.model.max_length
+  leaves = abstract(state.leaves, rep)
+  batch = {"input_ids": np.zeros((b, t), np.int32),
+           "attention_mask": np.zeros((b, t), np.int32),
+           "labels": np.zeros(b, np.int32), "mask": np.zeros(b, np.float32),
+           "soft_labels": np.zeros((b, NUM_LABELS), np.float32)}
+  hyper = {"alpha": np.float32(1.0), "start_step": np.int32(0)}
+  eval_batch = {"input_ids": np.zeros((e, t), np.int32),
+                "attention_mask": np.zeros((e, t), np.int32)}
+  return (steps.make_train_step(state.graphdef, state.treedef, mesh),
+          (leaves, abstract(batch, shard), abstract(hyper, rep)),
+          steps.make_eval_step(state.graphdef, state.treedef, mesh),
+          (leaves, abstract(eval_batch, shard)))

@@ -19,7 +19,11 @@ much memory a step takes.
      batch 64 x 128, AdamW, Eq. 9) for the variants gpu.sh times: compiled
      or the error, compile seconds, kernels, GB moved, XLA's temporary
      buffers;
-  3. soft-labels: the KWLS engine's two jitted functions at IMDb's size
+  3. train: `kwls train`'s own train and eval steps (deviceless.trainer_steps,
+     as tpu_compile.py compiles them for a TPU) for TextCNN, BiLSTM,
+     MiniLM-L6 and BERT-base: kernels, GB moved, the memory a step holds
+     (arguments, outputs not aliased to them, temporaries);
+  4. soft-labels: the KWLS engine's two jitted functions at IMDb's size
      (deviceless.soft_label_programs; tpu_compile.py compiles the same for
      a TPU): kernels, GB moved, XLA's temporary buffers.
 
@@ -289,6 +293,29 @@ def bert_part(device, name, variants, batch, length):
           f"{memory.temp_size_in_bytes / 2**30:.2f} GiB", flush=True)
 
 
+def train_part(device, models, batch, length):
+  print(f"\n## kwls train's own train and eval steps, batch {batch} x "
+        f"{length}, bf16 compute (model.dtype auto), Eq. 9 (KWLS)", flush=True)
+  for model in models:
+    config = deviceless.train_config(model, batch, length)
+    try:
+      train, args, evaluate, eval_args = deviceless.trainer_steps(
+          config, [device], "gpu")
+      compiled, seconds = compile_for(train, args)
+      evaluated, _ = compile_for(evaluate, eval_args)
+    except Exception as e:  # pylint: disable=broad-except  # one model
+      print(f"{model}: FAILED {type(e).__name__}: "
+            f"{str(e).strip().splitlines()[0][:300]}", flush=True)
+      continue
+    hbm = deviceless.hbm_needed(compiled.memory_analysis())
+    eval_hbm = deviceless.hbm_needed(evaluated.memory_analysis())
+    print(f"{model}: train step compiled in {seconds:.0f} s, "
+          f"{kernel_summary(compiled.as_text())}, memory {hbm / 2**30:.2f} "
+          f"GiB; eval step (batch {config.eval_batch_size}): "
+          f"{kernel_summary(evaluated.as_text())}, memory "
+          f"{eval_hbm / 2**30:.2f} GiB", flush=True)
+
+
 def soft_label_part(device):
   shape = deviceless.SOFT_LABEL_SHAPE
   print(f"\n## KWLS soft labels (float32): vocabulary {shape['vocab']:,}, "
@@ -310,11 +337,14 @@ def soft_label_part(device):
 def main(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   parser.add_argument("--part", default="all",
-                      choices=["attention", "bert", "soft-labels", "all"])
+                      choices=["attention", "bert", "train", "soft-labels",
+                               "all"])
   parser.add_argument("--impls", default=gpu_attention.DEFAULT_IMPLS,
                       help="attention implementations (gpu_attention.py)")
   parser.add_argument("--model", default="bert-base",
                       choices=list(bench.CONFIGS))
+  parser.add_argument("--train-models", default=",".join(deviceless.MODELS),
+                      help="models of part train")
   parser.add_argument("--batch", type=int, default=64)
   parser.add_argument("--length", type=int, default=128)
   parser.add_argument("--target", default=TARGET,
@@ -336,6 +366,8 @@ def main(argv=None):
     variants = list(BERT_VARIANTS) + [
         (f"pallas:{s}", "hash", "fused", "recompute") for s in clean]
     bert_part(device, args.model, variants, args.batch, args.length)
+  if args.part in ("train", "all"):
+    train_part(device, args.train_models.split(","), args.batch, args.length)
   if args.part in ("soft-labels", "all"):
     soft_label_part(device)
 

@@ -46,14 +46,10 @@ import sys
 from typing import NamedTuple
 
 import jax
-import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import deviceless  # noqa: E402
 
-from kwls_jax.training import config as config_lib  # noqa: E402
-from kwls_jax.training import state as state_lib  # noqa: E402
-from kwls_jax.training import steps  # noqa: E402
 
 
 class Chip(NamedTuple):
@@ -66,16 +62,6 @@ class Chip(NamedTuple):
 
 CHIPS = {"v4": Chip(275e12, 32 << 30), "v5e": Chip(197e12, 16 << 30),
          "v5p": Chip(459e12, 95 << 30), "v6e": Chip(918e12, 32 << 30)}
-# Model (trainer config `model`) per name; BERTs from random init with the
-# bert-base-uncased vocabulary size.
-MODELS = {
-    "textcnn": {"name": "textcnn"},
-    "lstm": {"name": "lstm"},
-    "minilm-l6": {"name": "bert", "preset": "minilm-l6", "vocab": "vocab.txt"},
-    "bert-base": {"name": "bert", "preset": "bert-base", "vocab": "vocab.txt"},
-}
-BERT_VOCAB = 30522
-NUM_LABELS = 4  # AG News
 ATTENTION_VARIANTS = (("einsum", "auto"), ("einsum", "bits16"),
                       ("einsum", "hash"), ("xla", "auto"), ("pallas", "auto"),
                       ("cudnn", "auto"))
@@ -84,14 +70,6 @@ ATTENTION_VARIANTS = (("einsum", "auto"), ("einsum", "bits16"),
 def chip(topology: str) -> Chip | None:
   """The published figures of a topology's chips ("v5e:2x2" -> v5e)."""
   return CHIPS.get(topology.split(":")[0])
-
-
-def hbm_needed(memory) -> int:
-  """Device memory a compiled program holds at its peak, from XLA's
-  memory_analysis: arguments, outputs not aliased to them (donated state
-  is updated in place), temporaries."""
-  return (memory.argument_size_in_bytes + memory.output_size_in_bytes
-          - memory.alias_size_in_bytes + memory.temp_size_in_bytes)
 
 
 def flops_ceiling(batch: int, flops_per_chip: float,
@@ -109,7 +87,7 @@ def has_loop(hlo: str) -> bool:
 def describe(compiled, batch: int | None, spec: Chip | None) -> str:
   """Per-chip HBM, TFLOPs, GB accessed and the FLOPs ceiling of a program."""
   memory, cost = compiled.memory_analysis(), compiled.cost_analysis() or {}
-  hbm = hbm_needed(memory)
+  hbm = deviceless.hbm_needed(memory)
   of = f" of {spec.hbm_bytes / 2**30:.0f}" if spec else ""
   fits = "" if not spec or hbm <= spec.hbm_bytes else " (DOES NOT FIT)"
   parts = [f"HBM {hbm / 2**30:.2f}{of} GiB{fits}"]
@@ -127,41 +105,6 @@ def describe(compiled, batch: int | None, spec: Chip | None) -> str:
   return ", ".join(parts)
 
 
-def train_config(model: str, batch: int, length: int,
-                 options: dict | None = None) -> config_lib.TrainConfig:
-  """The resolved trainer config of `model` (KWLS, Eq. 9 with alpha 1)."""
-  values = dict(MODELS[model], max_length=length, options=options or {})
-  return config_lib.resolve(config_lib.TrainConfig(
-      model=config_lib.ModelConfig(**values), method="kwls",
-      batch_size=batch,
-      data=config_lib.DataConfig(train="train.jsonl", test="test.jsonl")))
-
-
-def trainer_steps(config: config_lib.TrainConfig, devices):
-  """(train step, its abstract arguments, eval step, its arguments) of the
-  trainer on a data-parallel mesh over `devices`, built as on a TPU."""
-  vocab = (BERT_VOCAB if config.model.name == "bert"
-           else config.model.vocab_max_size)
-  with deviceless.as_backend("tpu"):
-    state = state_lib.create_state(config, NUM_LABELS, vocab, total_steps=1000)
-  mesh = steps.make_mesh(devices)
-  rep, shard = steps.replicated(mesh), steps.data_sharded(mesh)
-  b, e, t = config.batch_size, config.eval_batch_size, config.model.max_length
-  leaves = deviceless.abstract(state.leaves, rep)
-  batch = {"input_ids": np.zeros((b, t), np.int32),
-           "attention_mask": np.zeros((b, t), np.int32),
-           "labels": np.zeros(b, np.int32), "mask": np.zeros(b, np.float32),
-           "soft_labels": np.zeros((b, NUM_LABELS), np.float32)}
-  hyper = {"alpha": np.float32(1.0), "start_step": np.int32(0)}
-  eval_batch = {"input_ids": np.zeros((e, t), np.int32),
-                "attention_mask": np.zeros((e, t), np.int32)}
-  return (steps.make_train_step(state.graphdef, state.treedef, mesh),
-          (leaves, deviceless.abstract(batch, shard),
-           deviceless.abstract(hyper, rep)),
-          steps.make_eval_step(state.graphdef, state.treedef, mesh),
-          (leaves, deviceless.abstract(eval_batch, shard)))
-
-
 def _failure(e: Exception) -> str:
   return f"FAILED {type(e).__name__}: {str(e).strip().splitlines()[0][:300]}"
 
@@ -171,20 +114,21 @@ def train_part(devices, spec, models, batch, length):
         "Eq. 9 (KWLS)", flush=True)
   meshes = [devices[:1]] + ([devices] if len(devices) > 1 else [])
   for model in models:
-    config = train_config(model, batch, length)
+    config = deviceless.train_config(model, batch, length)
     for mesh_devices in meshes:
       label = f"{model}, {len(mesh_devices)} chip(s)"
       try:
-        train, args, evaluate, eval_args = trainer_steps(config, mesh_devices)
+        train, args, evaluate, eval_args = deviceless.trainer_steps(
+            config, mesh_devices, "tpu")
         compiled, seconds = deviceless.compile_for(train, args, "tpu")
         evaluated, _ = deviceless.compile_for(evaluate, eval_args, "tpu")
       except Exception as e:  # pylint: disable=broad-except  # one model
         print(f"{label}: {_failure(e)}", flush=True)
         continue
+      eval_hbm = deviceless.hbm_needed(evaluated.memory_analysis())
       print(f"{label}: train step compiled in {seconds:.0f} s, per chip: "
             f"{describe(compiled, batch, spec)}; eval step "
-            f"(batch {config.eval_batch_size}): "
-            f"HBM {hbm_needed(evaluated.memory_analysis()) / 2**30:.2f} GiB",
+            f"(batch {config.eval_batch_size}): HBM {eval_hbm / 2**30:.2f} GiB",
             flush=True)
 
 
@@ -193,10 +137,11 @@ def bert_part(devices, spec, batch, length):
         f"batch {batch} x {length}, one chip", flush=True)
   for attention, draws in ATTENTION_VARIANTS:
     label = f"attention_impl={attention} dropout_draws={draws}"
-    config = train_config("minilm-l6", batch, length,
-                          {"attention_impl": attention, "dropout_draws": draws})
+    config = deviceless.train_config(
+        "minilm-l6", batch, length,
+        {"attention_impl": attention, "dropout_draws": draws})
     try:
-      train, args, _, _ = trainer_steps(config, devices[:1])
+      train, args, _, _ = deviceless.trainer_steps(config, devices[:1], "tpu")
       compiled, seconds = deviceless.compile_for(train, args, "tpu")
     except Exception as e:  # pylint: disable=broad-except  # one variant
       print(f"{label}: {_failure(e)}", flush=True)
@@ -238,14 +183,15 @@ def main(argv=None):
   parser.add_argument("--topology", default="v5e:2x2")
   parser.add_argument("--part", choices=["train", "bert", "soft-labels",
                                          "all"], default="all")
-  parser.add_argument("--models", default=",".join(MODELS))
+  parser.add_argument("--models", default=",".join(deviceless.MODELS))
   parser.add_argument("--batch", type=int, default=64)
   parser.add_argument("--length", type=int, default=128)
   args = parser.parse_args(argv)
   models = args.models.split(",")
-  unknown = sorted(set(models) - set(MODELS))
+  unknown = sorted(set(models) - set(deviceless.MODELS))
   if unknown:
-    parser.error(f"unknown models {unknown}: choose from {list(MODELS)}")
+    parser.error(f"unknown models {unknown}: choose from "
+                 f"{list(deviceless.MODELS)}")
   devices = tpu_devices(args.topology)
   spec = chip(args.topology)
   print(f"machine: {platform.node()}, {platform.machine()}, "
