@@ -55,6 +55,11 @@ def abstract(tree, placement):
       tree)
 
 
+def failure(e: Exception) -> str:
+  """"FAILED <error>: <its first line>", for a program that did not compile."""
+  return f"FAILED {type(e).__name__}: {str(e).strip().splitlines()[0][:300]}"
+
+
 def compile_for(jitted, args, backend: str) -> tuple[object, float]:
   """(XLA executable, seconds) of a jitted function on abstract arguments,
   traced as on `backend`."""

@@ -234,8 +234,7 @@ def attention_part(device, impls, shape):
       compiled, seconds = compile_for(
           gpu_attention.fwd_bwd(gpu_attention.make(impl)), args)
     except Exception as e:  # pylint: disable=broad-except  # one impl failing
-      print(f"{impl}: FAILED {type(e).__name__}: "
-            f"{str(e).strip().splitlines()[0][:300]}", flush=True)
+      print(f"{impl}: {deviceless.failure(e)}", flush=True)
       continue
     line = (f"{impl}: compiled in {seconds:.1f} s, "
             f"{kernel_summary(compiled.as_text())}")
@@ -284,8 +283,7 @@ def bert_part(device, name, variants, batch, length):
                              length, gelu)
       compiled, seconds = compile_for(step, args)
     except Exception as e:  # pylint: disable=broad-except  # one variant
-      print(f"{label}: FAILED {type(e).__name__}: "
-            f"{str(e).strip().splitlines()[0][:300]}", flush=True)
+      print(f"{label}: {deviceless.failure(e)}", flush=True)
       continue
     memory = compiled.memory_analysis()
     print(f"{label}: compiled in {seconds:.0f} s, "
@@ -304,8 +302,7 @@ def train_part(device, models, batch, length):
       compiled, seconds = compile_for(train, args)
       evaluated, _ = compile_for(evaluate, eval_args)
     except Exception as e:  # pylint: disable=broad-except  # one model
-      print(f"{model}: FAILED {type(e).__name__}: "
-            f"{str(e).strip().splitlines()[0][:300]}", flush=True)
+      print(f"{model}: {deviceless.failure(e)}", flush=True)
       continue
     hbm = deviceless.hbm_needed(compiled.memory_analysis())
     eval_hbm = deviceless.hbm_needed(evaluated.memory_analysis())
@@ -325,8 +322,7 @@ def soft_label_part(device):
     try:
       compiled, seconds = compile_for(fn, args)
     except Exception as e:  # pylint: disable=broad-except  # one function
-      print(f"{name}: FAILED {type(e).__name__}: "
-            f"{str(e).strip().splitlines()[0][:300]}", flush=True)
+      print(f"{name}: {deviceless.failure(e)}", flush=True)
       continue
     print(f"{name}: compiled in {seconds:.1f} s, "
           f"{kernel_summary(compiled.as_text())}, XLA temp "

@@ -105,10 +105,6 @@ def describe(compiled, batch: int | None, spec: Chip | None) -> str:
   return ", ".join(parts)
 
 
-def _failure(e: Exception) -> str:
-  return f"FAILED {type(e).__name__}: {str(e).strip().splitlines()[0][:300]}"
-
-
 def train_part(devices, spec, models, batch, length):
   print(f"\n## train and eval steps, batch {batch} x {length}, bf16 compute, "
         "Eq. 9 (KWLS)", flush=True)
@@ -123,7 +119,7 @@ def train_part(devices, spec, models, batch, length):
         compiled, seconds = deviceless.compile_for(train, args, "tpu")
         evaluated, _ = deviceless.compile_for(evaluate, eval_args, "tpu")
       except Exception as e:  # pylint: disable=broad-except  # one model
-        print(f"{label}: {_failure(e)}", flush=True)
+        print(f"{label}: {deviceless.failure(e)}", flush=True)
         continue
       eval_hbm = deviceless.hbm_needed(evaluated.memory_analysis())
       print(f"{label}: train step compiled in {seconds:.0f} s, per chip: "
@@ -144,7 +140,7 @@ def bert_part(devices, spec, batch, length):
       train, args, _, _ = deviceless.trainer_steps(config, devices[:1], "tpu")
       compiled, seconds = deviceless.compile_for(train, args, "tpu")
     except Exception as e:  # pylint: disable=broad-except  # one variant
-      print(f"{label}: {_failure(e)}", flush=True)
+      print(f"{label}: {deviceless.failure(e)}", flush=True)
       continue
     print(f"{label}: compiled in {seconds:.0f} s, "
           f"{describe(compiled, batch, spec)}", flush=True)
@@ -159,7 +155,7 @@ def soft_label_part(device, spec):
     try:
       compiled, seconds = deviceless.compile_for(fn, args, "tpu")
     except Exception as e:  # pylint: disable=broad-except  # one function
-      print(f"{name}: {_failure(e)}", flush=True)
+      print(f"{name}: {deviceless.failure(e)}", flush=True)
       continue
     print(f"{name}: compiled in {seconds:.1f} s, "
           f"{describe(compiled, None, spec)}", flush=True)

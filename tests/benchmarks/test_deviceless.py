@@ -74,3 +74,9 @@ def test_soft_label_programs_compute_the_engines_soft_labels():
                   np.ones(16, np.float32), segment, np.float32(4),
                   np.float32(2))
   np.testing.assert_allclose(np.asarray(soft)[:4].sum(axis=1), 1, rtol=1e-6)
+
+
+def test_failure_names_the_error_and_its_first_line():
+  error = RuntimeError("INTERNAL: no tile sizes\n  at dot.88\n")
+  assert deviceless.failure(error) == (
+      "FAILED RuntimeError: INTERNAL: no tile sizes")
