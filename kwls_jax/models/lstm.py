@@ -52,7 +52,6 @@ class BiLSTMClassifier(nnx.Module):
         nnx.RNN(cell(), rngs=False),
         nnx.RNN(cell(), reverse=True, keep_order=True, rngs=False),
         rngs=False)
-    self.hidden_size, self.param_dtype = hidden_size, param_dtype
     self.dropout = nnx.Dropout(dropout, rngs=rngs)
     width = 2 * hidden_size * (2 if pooling == "mean_max" else 1)
     self.classifier = nnx.Linear(width, num_labels, dtype=dtype,
@@ -61,7 +60,8 @@ class BiLSTMClassifier(nnx.Module):
   def encode(self, x, lengths=None) -> jax.Array:
     """BiLSTM outputs [B, T, 2 * hidden] of embeddings x [B, T, E], each
     direction from zero (c, h) carries, stopping at each row's length."""
-    zeros = jnp.zeros((x.shape[0], self.hidden_size), self.param_dtype)
+    cell = self.bilstm.forward_rnn.cell  # both directions: same shapes
+    zeros = jnp.zeros((x.shape[0], cell.hidden_features), cell.param_dtype)
     return self.bilstm(x, seq_lengths=lengths,
                        initial_carry=((zeros, zeros), (zeros, zeros)))
 
