@@ -60,6 +60,16 @@ def failure(e: Exception) -> str:
   return f"FAILED {type(e).__name__}: {str(e).strip().splitlines()[0][:300]}"
 
 
+def attempt(label: str, build):
+  """build()'s result, or None after printing "<label>: FAILED ...": one
+  program that does not build or compile must not stop the others."""
+  try:
+    return build()
+  except Exception as e:  # pylint: disable=broad-except  # reported, go on
+    print(f"{label}: {failure(e)}", flush=True)
+    return None
+
+
 def compile_for(jitted, args, backend: str) -> tuple[object, float]:
   """(XLA executable, seconds) of a jitted function on abstract arguments,
   traced as on `backend`."""
@@ -108,8 +118,8 @@ def train_config(model: str, batch: int, length: int,
 
 
 def trainer_steps(config: config_lib.TrainConfig, devices, backend: str):
-  """(train step, its abstract arguments, eval step, its arguments) of the
-  trainer (kwls_jax/training/steps.py) on a data-parallel mesh over
+  """((train step, its abstract arguments), (eval step, its arguments)) of
+  the trainer (kwls_jax/training/steps.py) on a data-parallel mesh over
   `devices`, the model built as on `backend` (bf16 where `auto` says so)."""
   vocab = (BERT_VOCAB if config.model.name == "bert"
            else config.model.vocab_max_size)
@@ -126,7 +136,7 @@ def trainer_steps(config: config_lib.TrainConfig, devices, backend: str):
   hyper = {"alpha": np.float32(1.0), "start_step": np.int32(0)}
   eval_batch = {"input_ids": np.zeros((e, t), np.int32),
                 "attention_mask": np.zeros((e, t), np.int32)}
-  return (steps.make_train_step(state.graphdef, state.treedef, mesh),
-          (leaves, abstract(batch, shard), abstract(hyper, rep)),
-          steps.make_eval_step(state.graphdef, state.treedef, mesh),
-          (leaves, abstract(eval_batch, shard)))
+  return ((steps.make_train_step(state.graphdef, state.treedef, mesh),
+           (leaves, abstract(batch, shard), abstract(hyper, rep))),
+          (steps.make_eval_step(state.graphdef, state.treedef, mesh),
+           (leaves, abstract(eval_batch, shard))))

@@ -230,12 +230,11 @@ def attention_part(device, impls, shape):
   clean = []
   for impl in impls:
     since = time.time()
-    try:
-      compiled, seconds = compile_for(
-          gpu_attention.fwd_bwd(gpu_attention.make(impl)), args)
-    except Exception as e:  # pylint: disable=broad-except  # one impl failing
-      print(f"{impl}: {deviceless.failure(e)}", flush=True)
+    result = deviceless.attempt(impl, lambda: compile_for(
+        gpu_attention.fwd_bwd(gpu_attention.make(impl)), args))
+    if result is None:
       continue
+    compiled, seconds = result
     line = (f"{impl}: compiled in {seconds:.1f} s, "
             f"{kernel_summary(compiled.as_text())}")
     if impl.startswith("pallas:"):
@@ -278,13 +277,11 @@ def bert_part(device, name, variants, batch, length):
           gpu_attention.kernel_options(kernel))
     label = (f"attention={attention}{kernel and ':' + kernel} "
              f"draws={draws} qkv={qkv} gelu={gelu}")
-    try:
-      step, args = bert_step(device, name, attention, draws, qkv, batch,
-                             length, gelu)
-      compiled, seconds = compile_for(step, args)
-    except Exception as e:  # pylint: disable=broad-except  # one variant
-      print(f"{label}: {deviceless.failure(e)}", flush=True)
+    result = deviceless.attempt(label, lambda: compile_for(*bert_step(
+        device, name, attention, draws, qkv, batch, length, gelu)))
+    if result is None:
       continue
+    compiled, seconds = result
     memory = compiled.memory_analysis()
     print(f"{label}: compiled in {seconds:.0f} s, "
           f"{kernel_summary(compiled.as_text())}, XLA temp "
@@ -296,14 +293,12 @@ def train_part(device, models, batch, length):
         f"{length}, bf16 compute (model.dtype auto), Eq. 9 (KWLS)", flush=True)
   for model in models:
     config = deviceless.train_config(model, batch, length)
-    try:
-      train, args, evaluate, eval_args = deviceless.trainer_steps(
-          config, [device], "gpu")
-      compiled, seconds = compile_for(train, args)
-      evaluated, _ = compile_for(evaluate, eval_args)
-    except Exception as e:  # pylint: disable=broad-except  # one model
-      print(f"{model}: {deviceless.failure(e)}", flush=True)
+    result = deviceless.attempt(model, lambda: [
+        compile_for(*program)
+        for program in deviceless.trainer_steps(config, [device], "gpu")])
+    if result is None:
       continue
+    (compiled, seconds), (evaluated, _) = result
     hbm = deviceless.hbm_needed(compiled.memory_analysis())
     eval_hbm = deviceless.hbm_needed(evaluated.memory_analysis())
     print(f"{model}: train step compiled in {seconds:.0f} s, "
@@ -319,11 +314,10 @@ def soft_label_part(device):
         f"{shape['labels']} labels, chunks of {shape['pairs']:,} pairs",
         flush=True)
   for name, fn, args in deviceless.soft_label_programs(device, **shape):
-    try:
-      compiled, seconds = compile_for(fn, args)
-    except Exception as e:  # pylint: disable=broad-except  # one function
-      print(f"{name}: {deviceless.failure(e)}", flush=True)
+    result = deviceless.attempt(name, lambda: compile_for(fn, args))
+    if result is None:
       continue
+    compiled, seconds = result
     print(f"{name}: compiled in {seconds:.1f} s, "
           f"{kernel_summary(compiled.as_text())}, XLA temp "
           f"{compiled.memory_analysis().temp_size_in_bytes / 2**30:.2f} GiB",

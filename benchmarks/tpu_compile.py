@@ -51,7 +51,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import deviceless  # noqa: E402
 
 
-
 class Chip(NamedTuple):
   """A TPU generation's published per-chip figures (Google Cloud's TPU
   pages)."""
@@ -113,14 +112,12 @@ def train_part(devices, spec, models, batch, length):
     config = deviceless.train_config(model, batch, length)
     for mesh_devices in meshes:
       label = f"{model}, {len(mesh_devices)} chip(s)"
-      try:
-        train, args, evaluate, eval_args = deviceless.trainer_steps(
-            config, mesh_devices, "tpu")
-        compiled, seconds = deviceless.compile_for(train, args, "tpu")
-        evaluated, _ = deviceless.compile_for(evaluate, eval_args, "tpu")
-      except Exception as e:  # pylint: disable=broad-except  # one model
-        print(f"{label}: {deviceless.failure(e)}", flush=True)
+      result = deviceless.attempt(label, lambda: [
+          deviceless.compile_for(*program, "tpu") for program in
+          deviceless.trainer_steps(config, mesh_devices, "tpu")])
+      if result is None:
         continue
+      (compiled, seconds), (evaluated, _) = result
       eval_hbm = deviceless.hbm_needed(evaluated.memory_analysis())
       print(f"{label}: train step compiled in {seconds:.0f} s, per chip: "
             f"{describe(compiled, batch, spec)}; eval step "
@@ -136,12 +133,11 @@ def bert_part(devices, spec, batch, length):
     config = deviceless.train_config(
         "minilm-l6", batch, length,
         {"attention_impl": attention, "dropout_draws": draws})
-    try:
-      train, args, _, _ = deviceless.trainer_steps(config, devices[:1], "tpu")
-      compiled, seconds = deviceless.compile_for(train, args, "tpu")
-    except Exception as e:  # pylint: disable=broad-except  # one variant
-      print(f"{label}: {deviceless.failure(e)}", flush=True)
+    result = deviceless.attempt(label, lambda: deviceless.compile_for(
+        *deviceless.trainer_steps(config, devices[:1], "tpu")[0], "tpu"))
+    if result is None:
       continue
+    compiled, seconds = result
     print(f"{label}: compiled in {seconds:.0f} s, "
           f"{describe(compiled, batch, spec)}", flush=True)
 
@@ -152,11 +148,11 @@ def soft_label_part(device, spec):
         f"{shape['labels']} labels, chunks of {shape['pairs']:,} pairs, one "
         "chip", flush=True)
   for name, fn, args in deviceless.soft_label_programs(device, **shape):
-    try:
-      compiled, seconds = deviceless.compile_for(fn, args, "tpu")
-    except Exception as e:  # pylint: disable=broad-except  # one function
-      print(f"{name}: {deviceless.failure(e)}", flush=True)
+    result = deviceless.attempt(
+        name, lambda: deviceless.compile_for(fn, args, "tpu"))
+    if result is None:
       continue
+    compiled, seconds = result
     print(f"{name}: compiled in {seconds:.1f} s, "
           f"{describe(compiled, None, spec)}", flush=True)
 

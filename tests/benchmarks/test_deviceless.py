@@ -3,21 +3,13 @@ programs, built as on another backend and compiled here on the CPU."""
 
 from __future__ import annotations
 
-import importlib.util
-import pathlib
-import sys
 import types
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location(
-    "deviceless", ROOT / "benchmarks/deviceless.py")
-deviceless = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(deviceless)
-sys.modules.setdefault("deviceless", deviceless)
+import deviceless  # benchmarks/ (conftest.py)
 
 
 def test_as_backend_is_seen_while_tracing_and_restored():
@@ -38,7 +30,7 @@ def test_trainer_steps_built_as_on_an_accelerator_compute_in_bfloat16():
   config = deviceless.train_config("textcnn", batch=4, length=8)
   assert config.model.max_length == 8 and config.optimizer.name == "adam"
   assert config.method == "kwls" and config.alpha == 1.0
-  train, args, evaluate, eval_args = deviceless.trainer_steps(
+  (train, args), (evaluate, eval_args) = deviceless.trainer_steps(
       config, jax.devices()[:1], "tpu")
   leaves, batch, _ = args
   assert batch["input_ids"].shape == (4, 8)
@@ -48,7 +40,7 @@ def test_trainer_steps_built_as_on_an_accelerator_compute_in_bfloat16():
               jnp.dtype("float32")}  # parameters stay float32
   compiled, _ = deviceless.compile_for(train, args, "tpu")
   assert "bf16[" in compiled.as_text()  # model.dtype auto: bf16 there
-  cpu_train, cpu_args, _, _ = deviceless.trainer_steps(
+  (cpu_train, cpu_args), _ = deviceless.trainer_steps(
       config, jax.devices()[:1], "cpu")
   cpu_compiled, _ = deviceless.compile_for(cpu_train, cpu_args, "cpu")
   assert "bf16[" not in cpu_compiled.as_text()  # float32 on a CPU
@@ -80,3 +72,10 @@ def test_failure_names_the_error_and_its_first_line():
   error = RuntimeError("INTERNAL: no tile sizes\n  at dot.88\n")
   assert deviceless.failure(error) == (
       "FAILED RuntimeError: INTERNAL: no tile sizes")
+
+
+def test_attempt_reports_a_failure_and_goes_on(capsys):
+  assert deviceless.attempt("ok", lambda: 7) == 7
+  assert deviceless.attempt("bad", lambda: 1 / 0) is None
+  assert capsys.readouterr().out == (
+      "bad: FAILED ZeroDivisionError: division by zero\n")

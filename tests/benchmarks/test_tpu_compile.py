@@ -4,17 +4,12 @@ installed, the trainer's TextCNN steps compiled for four v5e chips."""
 from __future__ import annotations
 
 import importlib.util
-import pathlib
 import types
 
 import jax
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location(
-    "tpu_compile", ROOT / "benchmarks/tpu_compile.py")
-tpu_compile = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tpu_compile)
+import tpu_compile  # benchmarks/ (conftest.py)
 
 
 def test_chip_figures_by_topology_name():
@@ -43,7 +38,7 @@ def test_textcnn_steps_compile_for_four_v5e_chips():
   devices = tpu_compile.tpu_devices("v5e:2x2")
   assert len(devices) == 4
   config = tpu_compile.deviceless.train_config("textcnn", batch=8, length=16)
-  train, args, _, _ = tpu_compile.deviceless.trainer_steps(config, devices,
-                                                           "tpu")
+  (train, args), _ = tpu_compile.deviceless.trainer_steps(config, devices,
+                                                          "tpu")
   compiled, _ = tpu_compile.deviceless.compile_for(train, args, "tpu")
   assert "all-reduce" in compiled.as_text()  # the gradients, over 4 chips
