@@ -4,17 +4,12 @@ with JAX's CUDA plugin installed, a Pallas kernel compiled for an H100."""
 from __future__ import annotations
 
 import importlib.util
-import pathlib
 
 import jax
 import jax.numpy as jnp
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location(
-    "gpu_compile", ROOT / "benchmarks/gpu_compile.py")
-gpu_compile = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(gpu_compile)
+import gpu_compile  # benchmarks/ (conftest.py)
 
 
 def test_shape_bytes_of_arrays_and_tuples():

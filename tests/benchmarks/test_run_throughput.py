@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import pathlib
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location(
-    "run_throughput", ROOT / "benchmarks/run_throughput.py")
-run_throughput = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(run_throughput)
+import run_throughput  # benchmarks/ (conftest.py)
 
 
 def test_steady_rate_leaves_out_the_compiling_window(tmp_path):

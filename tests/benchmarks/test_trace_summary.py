@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import json
-import pathlib
 
 import jax
 import jax.numpy as jnp
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location(
-    "trace_summary", ROOT / "benchmarks/trace_summary.py")
-trace_summary = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(trace_summary)
+import trace_summary  # benchmarks/ (conftest.py)
 
 
 def _x(pid, tid, ts, dur, name, **args):
