@@ -92,6 +92,26 @@ def run_dir(w, **change):
             f"seed{v['seed']}/{v['model']}/{v['method']}")
 
 
+def rerun_command():
+    """The command line that reruns this experiment, for the report: the config
+    files given (repository paths relative to it; default quick.yaml) and every
+    --config value, data_dir included where it came from $KWLS_DATA_DIR."""
+    files = [os.path.relpath(f, REPO) if os.path.abspath(f).startswith(
+                 os.path.join(os.path.abspath(REPO), "")) else str(f)
+             for f in workflow.config_settings.configfiles]
+    values = dict(workflow.config_settings.config)
+    if DATA_DIR and not config.get("data_dir"):
+        values["data_dir"] = DATA_DIR
+    words = ["snakemake", "--cores", "all"]
+    for f in files or ["experiments/quick.yaml"]:
+        words += ["--configfile", f]
+    if values:
+        words += ["--config"] + [
+            f"{k}={v if isinstance(v, str) else json.dumps(v)}"
+            for k, v in values.items()]
+    return shlex.join(words)
+
+
 ALL_RUNS = [
     path
     for name, d in DATASETS.items()
@@ -101,6 +121,16 @@ ALL_RUNS = [
         fold=config["folds"], seed=config["seeds"], model=config["models"],
         method=method_names())
 ]
+
+
+def run_labels(paths):
+    """A legend label per run: the parts of its path (dataset, setting, fold,
+    seed, model, method) in which the runs differ; the method alone if none."""
+    parts = [p.split("/")[-7:-1] for p in paths]
+    varying = [i for i in range(6) if len({q[i] for q in parts}) > 1] or [5]
+    return ["/".join(q[i] for i in varying) for q in parts]
+
+
 FIGURES = (["figure1"] if config["figure1"] else []) + (
     ["figure2"] if config["figure2"] else [])
 REPORT_FLAGS = " ".join(
@@ -111,11 +141,11 @@ REPORT_FLAGS = " ".join(
        if WANDB_PROJECT else [])
     + ([f"--switch-step {config['train']['soft_label_start_step']}"]
        if "soft_label_start_step" in config.get("train", {}) else [])
-    + (["--figure2"] + [f"{os.path.basename(os.path.dirname(p))}={os.path.dirname(p)}"
-                        for p in ALL_RUNS] if config["figure2"] else [])
+    + (["--figure2"] + [f"{label}={os.path.dirname(p)}"
+                        for label, p in zip(run_labels(ALL_RUNS), ALL_RUNS)]
+       if config["figure2"] else [])
     + ([f"--note {shlex.quote(config['note'])}"] if config["note"] else [])
-    + [f"--command 'snakemake --cores all --configfile experiments/{EXPERIMENT}.yaml"
-       + (f" --config data_dir={DATA_DIR}'" if DATA_DIR else "'")])
+    + ["--command " + shlex.quote(rerun_command())])
 
 wildcard_constraints:
     dataset="[A-Za-z0-9_]+",

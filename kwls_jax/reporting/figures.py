@@ -72,8 +72,24 @@ def read_curves(run_dir: str) -> tuple[list, list, list, list]:
   return steps, losses, eval_steps, accs
 
 
-def figure2(run_dirs: dict[str, str], path: str, switch_step: int | None) -> None:
-  """Loss and dev accuracy against steps, one line per run (label -> run dir)."""
+def figure2_title(run_dirs: Sequence[str], switch_step: int | None) -> str:
+  """The figure's title: the switch step and the runs' datasets and settings
+  (from the workflow's run.json; IMDb* in the paper is imdb under1)."""
+  data = set()
+  for run_dir in run_dirs:
+    meta = os.path.join(run_dir, "run.json")
+    if os.path.exists(meta):
+      with open(meta, encoding="utf-8") as f:
+        m = json.load(f)
+      data.add(f"{m.get('dataset', '?')} {m.get('setting', '?')}")
+  what = (f"soft labels switched on at step {switch_step}" if switch_step
+          else "loss and dev accuracy during training")
+  return f"Figure 2: {what}" + (f" ({', '.join(sorted(data))})" if data else "")
+
+
+def figure2(run_dirs: dict[str, str], path: str, switch_step: int | None) -> str:
+  """Loss and dev accuracy against steps, one line per run (label -> run dir);
+  returns the title."""
   plt = _pyplot()
   fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.8))
   for label, run_dir in run_dirs.items():
@@ -87,7 +103,9 @@ def figure2(run_dirs: dict[str, str], path: str, switch_step: int | None) -> Non
     ax.legend(fontsize=8)
   ax_loss.set_ylabel("training loss (Eq. 9)")
   ax_acc.set_ylabel("dev accuracy")
-  fig.suptitle("Figure 2: training with KWLS switched on mid-run (IMDb*)")
+  title = figure2_title(list(run_dirs.values()), switch_step)
+  fig.suptitle(title)
   fig.tight_layout()
   fig.savefig(path, dpi=120)
   plt.close(fig)
+  return title

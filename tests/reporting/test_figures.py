@@ -37,5 +37,10 @@ def test_curves_and_figure2(tmp_path):
   assert steps == [50, 100, 150] and losses[0] == 0.02
   assert eval_steps == [150] and accs == [0.7]
   path = tmp_path / "figure2.png"
-  figures.figure2({"kwls": str(run)}, str(path), switch_step=100)
+  title = figures.figure2({"kwls": str(run)}, str(path), switch_step=100)
   assert path.stat().st_size > 10_000
+  assert title == "Figure 2: soft labels switched on at step 100"
+  # The workflow's runs name their dataset and setting, and so does the title.
+  (run / "run.json").write_text('{"dataset": "imdb", "setting": "under1"}')
+  assert figures.figure2({"kwls": str(run)}, str(path), None) == (
+      "Figure 2: loss and dev accuracy during training (imdb under1)")

@@ -8,6 +8,7 @@ import gzip
 import json
 import os
 import pathlib
+import shlex
 import signal
 import subprocess
 import sys
@@ -85,7 +86,8 @@ def _table(root):
 
 
 def test_tables_match_their_run_directories(tmp_path):
-  _snakemake(tmp_path, _config(tmp_path, [0, 1], ["none", "kwls", "distill"]))
+  config = _config(tmp_path, [0, 1], ["none", "kwls", "distill"])
+  _snakemake(tmp_path, config, "--config", "note=it's tiny")
   rows = _table(tmp_path)
   assert [r["method"] for r in rows] == ["none", "distill", "kwls"]
   for row in rows:
@@ -103,6 +105,11 @@ def test_tables_match_their_run_directories(tmp_path):
         accs, abs=1e-4)
   md = (tmp_path / "results" / "tiny" / "table.md").read_text()
   assert "- commit:" in md and "- machine:" in md
+  # The command that reruns it: the config file given (not one of
+  # experiments/) and the --config values, quotes and all.
+  command = shlex.split(md.split("- command: `")[1].split("`\n")[0])
+  assert command[command.index("--configfile") + 1] == str(config)
+  assert command[command.index("--config") + 1:] == ["note=it's tiny"]
   # LS-Distill learnt from its teacher, the same fold's original model.
   distill = [r for r in rows if r["method"] == "distill"][0]["runs"].split(";")
   cfg = json.loads((tmp_path / distill[0] / "config.json").read_text())
@@ -204,3 +211,24 @@ def test_every_experiment_plans_the_runs_the_readme_says(tmp_path):
     root.mkdir()
     jobs = _planned_jobs(root, REPO / "experiments" / name)
     assert jobs["train"] == table[name], name
+
+
+def test_figure2_labels_tell_the_runs_apart(tmp_path):
+  """Figure 2's legend names each run by what sets it apart from the others
+  (here model and method), so no two runs share a label."""
+  config = _config(tmp_path, [0], ["none", "kwls"])
+  cfg = json.loads(config.read_text())
+  cfg.update(figure2=True, models=["textcnn", "lstm"])
+  config.write_text(json.dumps(cfg))
+  plan = _snakemake(tmp_path, config, "--dry-run", "--printshellcmds").stdout
+  line = next(l for l in plan.splitlines() if "kwls_jax.reporting.report" in l)
+  words = shlex.split(line.split("Shell command:", 1)[-1])
+  items = []
+  for word in words[words.index("--figure2") + 1:]:
+    if word.startswith("--"):
+      break
+    items.append(word.split("=", 1))
+  assert sorted(label for label, _ in items) == [
+      "lstm/kwls", "lstm/none", "textcnn/kwls", "textcnn/none"]
+  for label, run in items:
+    assert run.endswith("/fold0/seed0/" + label)
