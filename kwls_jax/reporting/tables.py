@@ -39,6 +39,7 @@ class Record:
   run_dir: str
   config_hash: str = ""
   commit: str = ""
+  num_labels: int = 0  # 0: not recorded
 
 
 def read_run(run_dir: str) -> Record:
@@ -53,6 +54,7 @@ def read_run(run_dir: str) -> Record:
       method=meta["method"], fold=int(meta["fold"]), seed=int(meta["seed"]),
       metrics={m: float(test[m]) for m in METRICS if m in test},
       run_dir=run_dir, config_hash=str(final.get("config_hash", "")),
+      num_labels=int(final.get("num_labels") or 0),
       commit=" ".join(map(str, final.get("git_commits") or [
           final.get("commit", final.get("git_commit", ""))])))
 
@@ -79,11 +81,34 @@ class Cell:
   paper: float | None = None
 
 
-def _setting_group(setting: str, average_settings: bool) -> str:
-  """Table 4's per-class settings (under:0, under1, ...) pooled as under:*."""
-  if average_settings and re.fullmatch(r"under:?\d+", setting):
-    return "under:*"
-  return setting
+def _under_class(setting: str) -> int | None:
+  """C of Table 4's per-class setting underC (or under:C), else None."""
+  m = re.fullmatch(r"under:?(\d+)", setting)
+  return int(m.group(1)) if m else None
+
+
+def _setting_groups(records: Sequence[Record], average_settings: bool
+                    ) -> list[str]:
+  """Each record's row setting: Table 4's per-class settings pooled as under:*
+  where a replicate has every class's run, else as under:C,D (the classes it
+  has), which the paper's mean over all classes does not compare with."""
+  if not average_settings:
+    return [r.setting for r in records]
+  replicate = lambda r: (r.dataset, r.model, r.method, r.fold, r.seed)
+  present: dict[tuple, set[int]] = {}
+  for r in records:
+    if _under_class(r.setting) is not None:
+      present.setdefault(replicate(r), set()).add(_under_class(r.setting))
+  groups = []
+  for r in records:
+    if _under_class(r.setting) is None:
+      groups.append(r.setting)
+      continue
+    classes = present[replicate(r)]
+    whole = not r.num_labels or classes == set(range(r.num_labels))
+    groups.append("under:*" if whole else
+                  "under:" + ",".join(map(str, sorted(classes))))
+  return groups
 
 
 def aggregate(records: Sequence[Record], metric: str = "accuracy",
@@ -92,16 +117,16 @@ def aggregate(records: Sequence[Record], metric: str = "accuracy",
   """Cells with mean +- std over replicates and a paired test vs `baseline`.
 
   With `average_settings`, Table 4's per-class settings (under:0 .. under:n-1)
-  are first averaged within each replicate, as the paper reports their mean.
+  are first averaged within each replicate, as the paper reports their mean;
+  a replicate that lacks some class's run is averaged in a row of its own
+  (under:0,2), without the paper's number.
   Values are in percent for accuracy and macro-F1.
   """
   scale = 100.0 if metric in ("accuracy", "macro_f1") else 1.0
   groups: dict[tuple, dict[tuple[int, int], list[Record]]] = {}
-  for r in records:
-    if metric not in r.metrics:
-      continue
-    key = (r.dataset, _setting_group(r.setting, average_settings), r.model,
-           r.method)
+  records = [r for r in records if metric in r.metrics]
+  for r, setting in zip(records, _setting_groups(records, average_settings)):
+    key = (r.dataset, setting, r.model, r.method)
     groups.setdefault(key, {}).setdefault((r.fold, r.seed), []).append(r)
   cells = {}
   for key, by_rep in groups.items():
@@ -165,6 +190,11 @@ def to_markdown(cells: Sequence[Cell], metric: str = "accuracy") -> str:
   lines.append(f"\n{metric}; mean ± std over replicates (folds x seeds); "
                "* marks p < 0.05 in a paired t-test against the original "
                "model over the same replicates (scipy.stats.ttest_rel).")
+  if any(c.setting.startswith("under:") for c in cells):
+    lines.append("under:* is the mean, within each replicate, over the runs "
+                 "with each class in turn undersampled 1:100 (underC); "
+                 "under:C,D averages only the classes named, where some "
+                 "class's run is missing, and has no paper number.")
   return "\n".join(lines) + "\n"
 
 

@@ -11,7 +11,8 @@ from scipy import stats
 from kwls_jax.reporting import tables
 
 
-def _run(root, method, fold, acc, setting="balanced", dataset="ag_news"):
+def _run(root, method, fold, acc, setting="balanced", dataset="ag_news",
+         num_labels=None):
   d = root / f"{dataset}-{setting}-{method}-{fold}"
   d.mkdir()
   (d / "run.json").write_text(json.dumps({
@@ -19,7 +20,8 @@ def _run(root, method, fold, acc, setting="balanced", dataset="ag_news"):
       "seed": 0, "model": "textcnn", "method": method}))
   (d / "final.json").write_text(json.dumps({
       "test": {"accuracy": acc, "macro_f1": acc - 0.01, "nll": 1 - acc,
-               "ece": 0.05}, "config_hash": "abc", "commit": "123"}))
+               "ece": 0.05}, "config_hash": "abc", "commit": "123",
+      **({"num_labels": num_labels} if num_labels else {})}))
   return str(d)
 
 
@@ -59,3 +61,27 @@ def test_table4_averages_settings_within_a_replicate(tmp_path):
   assert len(cells) == 1 and cells[0].setting == "under:*"
   np.testing.assert_allclose(cells[0].values, [60.0, 70.0])
   assert cells[0].paper == 48.73  # TextCNN on IMDb*, the paper's Table 4
+
+
+def test_table4_pools_only_replicates_with_every_class(tmp_path):
+  """A replicate missing a class's run is not passed off as the mean over all
+  classes: it gets a row of its own, without the paper's number."""
+  dirs = [_run(tmp_path, "none", 0, acc, setting=f"under{c}", dataset="imdb",
+               num_labels=2) for c, acc in enumerate((0.5, 0.7))]
+  dirs.append(_run(tmp_path, "none", 1, 0.9, setting="under1", dataset="imdb",
+                   num_labels=2))
+  dirs.append(_run(tmp_path, "kwls", 1, 0.8, setting="under1", dataset="imdb",
+                   num_labels=2))
+  cells = tables.aggregate(tables.collect(dirs), average_settings=True,
+                           table="table4")
+  by = {(c.setting, c.method): c for c in cells}
+  assert sorted(by) == [("under:*", "none"), ("under:1", "kwls"),
+                        ("under:1", "none")]
+  assert by["under:*", "none"].values == [60.0]
+  assert by["under:*", "none"].replicates == [(0, 0)]
+  assert by["under:*", "none"].paper == 48.73
+  assert by["under:1", "none"].values == [90.0]
+  assert by["under:1", "none"].paper is None
+  assert math.isclose(by["under:1", "kwls"].delta, -10.0)
+  assert "under:C,D averages only the classes named" in tables.to_markdown(
+      cells)
