@@ -14,6 +14,7 @@ import json
 import os
 import shlex
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
@@ -147,6 +148,41 @@ REPORT_FLAGS = " ".join(
     + ([f"--note {shlex.quote(config['note'])}"] if config["note"] else [])
     + ["--command " + shlex.quote(rerun_command())])
 
+def check_before_any_job():
+    """What the schema cannot see, checked now rather than by the first job
+    that meets it: data_dir is a folder, each dataset is a corpus we know or
+    one of data_dir's, and the train: overrides are what `kwls train` accepts
+    for each model and method of the experiment."""
+    if DATA_DIR and not os.path.isdir(DATA_DIR):
+        raise WorkflowError(f"data_dir {DATA_DIR!r} is not a folder")
+    from kwls_jax.corpora import registry
+    from kwls_jax.training import config as train_config
+
+    labelled = sorted(n for n, spec in registry.CORPORA.items()
+                      if spec.kind == "classification")
+    for name in DATASETS:
+        if name not in labelled and not (
+                DATA_DIR and os.path.isdir(os.path.join(DATA_DIR, name))):
+            raise WorkflowError(
+                f"datasets: {name!r} is neither a labelled corpus we know "
+                f"({', '.join(labelled)}) nor a folder in data_dir "
+                f"({DATA_DIR or 'not set'})")
+
+    for model in config["models"]:
+        for method in sorted({split_method(m)[0] for m in method_names()}):
+            flags = {"model.name": model, "method": method,
+                     "data.train": "train.jsonl.gz", "data.test": "test.jsonl.gz",
+                     "teacher_run": "teacher" if method == "distill" else ""}
+            flags.update({f"smoothing.{k}": v for k, v in SMOOTHING.items()})
+            flags.update(config.get("train", {}))
+            items = [shlex.split(set_flag(k, v))[1] for k, v in flags.items()]
+            try:
+                train_config.load(TRAIN_BASE, items)
+            except train_config.ConfigError as e:
+                raise WorkflowError(
+                    f"train: {e} (model {model}, method {method})") from None
+
+
 wildcard_constraints:
     dataset="[A-Za-z0-9_]+",
     setting="[a-z]+[0-9]*",
@@ -165,3 +201,6 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/soft_labels.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/report.smk"
+
+
+check_before_any_job()  # after the includes: it uses train.smk's set_flag

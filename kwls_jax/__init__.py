@@ -17,3 +17,9 @@ def eq9_loss(*args, **kwargs):
   """See `kwls_jax.training.loss.eq9_loss` (the paper's Eq. 9)."""
   from kwls_jax.training.loss import eq9_loss as _eq9_loss  # pylint: disable=g-import-not-at-top
   return _eq9_loss(*args, **kwargs)
+
+
+def eq9_two_head_loss(*args, **kwargs):
+  """See `kwls_jax.training.loss.eq9_two_head_loss` (the authors' variant)."""
+  from kwls_jax.training.loss import eq9_two_head_loss as _loss  # pylint: disable=g-import-not-at-top
+  return _loss(*args, **kwargs)

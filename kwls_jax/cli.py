@@ -124,9 +124,10 @@ def _soft_label_result(args):
   JAX is imported only after counting, so its runtime (about 180 MB) and the
   counting buffers are never resident together.
   """
+  from kwls_jax.smoothing import api  # pylint: disable=g-import-not-at-top
+  api.check_hyperparameters(args.k1, args.b, args.k2)  # before the counting
   counts, labels, names = _stream_counts(args)
   _enable_compilation_cache()
-  from kwls_jax.smoothing import api  # pylint: disable=g-import-not-at-top
   result = api.from_counts(counts, labels, len(names), args.method, args.k1,
                            args.b, args.k2,
                            progress=counts.num_docs >= PROGRESS_MIN_DOCS)

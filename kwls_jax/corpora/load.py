@@ -21,6 +21,7 @@ from kwls_jax.corpora import offline
 from kwls_jax.corpora import registry
 from kwls_jax.corpora.corpus import Corpus
 from kwls_jax.corpora.errors import CorpusError
+from kwls_jax.corpora.errors import CorpusUnavailableError
 from kwls_jax.corpora.jsonl import iter_jsonl_rows
 from kwls_jax.corpora.jsonl import LABELS_FILE
 from kwls_jax.corpora.jsonl import read_jsonl
@@ -36,10 +37,18 @@ log = logging.getLogger(__name__)
 
 
 def default_data_dir(data_dir: str | os.PathLike | None = None) -> str | None:
-  """`data_dir`, else $KWLS_DATA_DIR, else None."""
-  if data_dir is not None:
-    return os.fspath(data_dir)
-  return os.environ.get(DATA_DIR_ENV) or None
+  """`data_dir`, else $KWLS_DATA_DIR, else None; a path that is not a folder
+  is an error (it would otherwise be passed over for a download)."""
+  given = data_dir is not None and os.fspath(data_dir) != ""
+  path = os.fspath(data_dir) if given else os.environ.get(DATA_DIR_ENV, "")
+  if not path:
+    return None
+  if not os.path.isdir(path):
+    raise CorpusError(
+        f"data dir {path!r} ({'given' if given else '$' + DATA_DIR_ENV}) is "
+        "not a folder; it should hold <corpus>/<split>.jsonl.gz and "
+        "labels.json, as ../shared/datasets does")
+  return path
 
 
 def split_file(folder: str, split_name: str,
@@ -196,8 +205,11 @@ def load_corpus(name: str, split: str = "train",
     return corpus
   spec = registry.get_spec(name)
   if spec.kind != "classification":
-    raise CorpusError(f"corpus {name!r} has no class labels; use load_rows")
+    raise CorpusError(
+        f"corpus {name!r} has question/answer rows, not class labels: it is "
+        "read for retrieval (kwls_jax.corpora.load_rows), not for training")
   parts = parse_split(split)
+  folder = None
   if root is not None:
     folder = os.path.join(root, spec.folder)
     files = _local_files(folder, parts, spec.tfds_splits)
@@ -206,8 +218,18 @@ def load_corpus(name: str, split: str = "train",
       return _read_local(files, parts, _registry_reader(spec), spec.name,
                          split)
   log.info("corpus %s[%s] from tfds %s", name, split, spec.tfds_name)
-  builder, examples = tfds_examples(spec, split, tfds_data_dir, manual_dir,
-                                    probe_timeout)
+  try:
+    builder, examples = tfds_examples(spec, split, tfds_data_dir, manual_dir,
+                                      probe_timeout)
+  except CorpusUnavailableError as e:
+    if folder is None or not os.path.isdir(folder):
+      raise
+    # A local copy without the split asked for (a typo?): say so first.
+    have = sorted({f.split(".")[0] for f in os.listdir(folder)
+                   if f.endswith(_EXTENSIONS)})
+    raise CorpusUnavailableError(
+        f"{folder} has no file for split {split!r} (it has: "
+        f"{', '.join(have) or 'none'}), and {e}") from None
   num_classes = builder.info.features["label"].num_classes
   if num_classes != len(spec.label_names):
     raise CorpusError(

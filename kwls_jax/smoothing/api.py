@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 from typing import Sequence
 
 import numpy as np
@@ -16,6 +17,17 @@ def _num_labels(labels: np.ndarray, num_labels: int | None) -> int:
   if labels.ndim == 2:
     return labels.shape[1]
   return int(labels.max()) + 1 if labels.size else 1
+
+
+def check_hyperparameters(k1: float, b: float, k2: float) -> None:
+  """k1 > 0 and 0 <= b <= 1 (Eq. 1), k2 > 0 (Eq. 4), all finite; else a
+  ValueError naming the one that is not (NaN soft labels otherwise)."""
+  for name, value, ok in (("k1", k1, lambda v: v > 0),
+                          ("b", b, lambda v: 0 <= v <= 1),
+                          ("k2", k2, lambda v: v > 0)):
+    if not (math.isfinite(value) and ok(value)):
+      bound = "lie in [0, 1]" if name == "b" else "be a finite number > 0"
+      raise ValueError(f"{name} must {bound}, got {value}")
 
 
 def count(texts: Sequence[str], tokenizer: str = "word",
@@ -32,6 +44,7 @@ def from_counts(counts, labels, num_labels: int | None = None,
                 k2: float = 2.0, progress: bool = False):
   """KWLS or LS-TFIDF (Eqs. 1-8) from word counts (`SoftLabelResult`)."""
   from kwls_jax.smoothing import engine  # pylint: disable=g-import-not-at-top
+  check_hyperparameters(k1, b, k2)
   labels = np.asarray(labels)
   p = _num_labels(labels, num_labels)
   with _progress_bar(counts.num_docs, progress, "soft labels") as bar:
@@ -51,6 +64,7 @@ def compute_soft_labels(texts: Sequence[str],
   """KWLS or LS-TFIDF with everything that explains the result (`SoftLabelResult`)."""
   if len(labels) != len(texts):
     raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
+  check_hyperparameters(k1, b, k2)  # before counting, which may take long
   return from_counts(count(texts, tokenizer, progress), labels, num_labels,
                      method, k1, b, k2, progress)
 

@@ -13,6 +13,7 @@ import argparse
 import datetime
 import json
 import os
+import shutil
 import sys
 
 
@@ -48,6 +49,15 @@ def _print_metrics(title: str, metrics: dict) -> None:
         + f"  (n={metrics['count']})")
 
 
+def _holds_only_config(run_dir: str) -> bool:
+  """True when `run_dir` has no file but config.json (folders may be empty)."""
+  if not os.path.isdir(run_dir):
+    return False
+  files = [os.path.relpath(os.path.join(d, f), run_dir)
+           for d, _, names in os.walk(run_dir) for f in names]
+  return files in ([], ["config.json"])
+
+
 def run_train(args) -> int:
   """`kwls train`."""
   from kwls_jax.training import config as config_lib  # pylint: disable=g-import-not-at-top
@@ -55,11 +65,18 @@ def run_train(args) -> int:
   from kwls_jax.training import loop  # pylint: disable=g-import-not-at-top
   run_dir = args.run_dir or default_run_dir(config.name)
   print(f"kwls train: run dir {run_dir}", file=sys.stderr)
+  existed = os.path.exists(run_dir)
   try:
     final = loop.train(config, run_dir, progress=args.progress)
   except loop.TrainingDiverged as e:
     print(f"kwls train: error: {e}", file=sys.stderr)
     return 1
+  except BaseException:
+    # A new run that stopped before it trained (on its data, say) leaves no
+    # run directory behind: it held only its config.
+    if not existed and _holds_only_config(run_dir):
+      shutil.rmtree(run_dir)
+    raise
   _print_metrics("test", final["test"])
   if final.get("best_dev"):
     _print_metrics(f"best dev (step {final['best_dev']['step']})",

@@ -81,6 +81,28 @@ def test_missing_split_falls_back_to_tfds(data_dir, no_tfds):
                      ("imdb", "train+unsupervised[:5]")]
 
 
+def test_missing_split_error_names_the_local_splits(data_dir, no_tfds):
+  """A typo in a split of a local corpus: the error says what is there."""
+  with pytest.raises(CorpusUnavailableError) as e:
+    load_corpus("imdb", "trian", data_dir=data_dir)
+  msg = str(e.value)
+  assert msg.startswith(f"{data_dir / 'imdb'} has no file for split 'trian'")
+  assert "(it has: test, train)" in msg and "tfds path taken" in msg
+
+
+@pytest.mark.parametrize("how", ["argument", "env"])
+def test_data_dir_that_is_not_a_folder_is_an_error(tmp_path, monkeypatch,
+                                                   no_tfds, how):
+  missing = tmp_path / "no_such_folder"
+  if how == "env":
+    monkeypatch.setenv("KWLS_DATA_DIR", str(missing))
+  with pytest.raises(CorpusError, match="is not a folder") as e:
+    load_corpus("imdb", data_dir=missing if how == "argument" else None)
+  assert str(missing) in str(e.value)
+  assert ("$KWLS_DATA_DIR" in str(e.value)) == (how == "env")
+  assert no_tfds == []  # no download tried
+
+
 def test_no_local_folder_goes_to_tfds(tmp_path, no_tfds):
   with pytest.raises(CorpusUnavailableError):
     load_corpus("ag_news", "test[:75%]", data_dir=tmp_path)
@@ -144,7 +166,7 @@ def test_unknown_name(tmp_path):
 
 
 def test_squad_has_no_labels(tmp_path):
-  with pytest.raises(CorpusError, match="use load_rows"):
+  with pytest.raises(CorpusError, match="not class labels.*load_rows"):
     load_corpus("squad", "dev", data_dir=tmp_path)
 
 

@@ -111,6 +111,7 @@ def test_load_corpus_offline_fails_fast_with_advice(
     return ("127.0.0.1", closed_port) if host in url else real_endpoint(url)
 
   monkeypatch.setattr(offline, "endpoint", endpoint)
+  (tmp_path / "empty").mkdir()  # a data dir without this corpus
   start = time.monotonic()
   with pytest.raises(CorpusUnavailableError) as e:
     load_corpus(name, "train", data_dir=tmp_path / "empty",

@@ -70,7 +70,7 @@ def _expected(rows, to_text):
 
 @pytest.mark.parametrize("split", ["train", "test"])
 def test_load_dbpedia_14_from_manual_dir(tmp_path, split):
-  c = load_corpus("dbpedia_14", split, data_dir=tmp_path / "none",
+  c = load_corpus("dbpedia_14", split, data_dir=None,
                   tfds_data_dir=str(tmp_path), probe_timeout=0.5,
                   manual_dir=os.path.join(DUMMY, "dbpedia_14"))
   texts, labels = _expected(make_dummy_data.DBPEDIA_14[split],
@@ -83,7 +83,7 @@ def test_load_dbpedia_14_from_manual_dir(tmp_path, split):
 
 
 def test_load_yelp_full_unescapes_newlines(tmp_path):
-  c = load_corpus("yelp_full", "train+test[:1]", data_dir=tmp_path / "none",
+  c = load_corpus("yelp_full", "train+test[:1]", data_dir=None,
                   tfds_data_dir=str(tmp_path), probe_timeout=0.5,
                   manual_dir=os.path.join(DUMMY, "yelp_full"))
   rows = make_dummy_data.YELP_FULL["train"] + make_dummy_data.YELP_FULL["test"][:1]
@@ -96,7 +96,7 @@ def test_load_yelp_full_unescapes_newlines(tmp_path):
 
 
 def test_backslash_without_n_is_kept(tmp_path):
-  c = load_corpus("yelp_full", "test[2:]", data_dir=tmp_path / "none",
+  c = load_corpus("yelp_full", "test[2:]", data_dir=None,
                   tfds_data_dir=str(tmp_path), probe_timeout=0.5,
                   manual_dir=os.path.join(DUMMY, "yelp_full"))
   assert c.texts == ["Okay-ish, a backslash \\\\ stays."]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import subprocess
 import sys
 
@@ -102,6 +103,33 @@ def test_console_script_process(tmp_path):
        str(tmp_path / "nope.jsonl"), "--out", str(out)],
       capture_output=True, text=True, check=False)
   assert missing.returncode == 2 and "nope.jsonl" in missing.stderr
+  # `python -m kwls_jax` is the same command, exit status included.
+  bad = subprocess.run(
+      [sys.executable, "-m", "kwls_jax", "soft-labels",
+       str(tmp_path / "nope.jsonl"), "--out", str(out)],
+      capture_output=True, text=True, check=False)
+  assert bad.returncode == 2 and "nope.jsonl" in bad.stderr
+
+
+@pytest.mark.parametrize("flag, value, message", [
+    ("--k1", "nan", "k1 must be a finite number > 0, got nan"),
+    ("--k1", "-1", "k1 must be a finite number > 0, got -1.0"),
+    ("--b", "2", "b must lie in [0, 1], got 2.0"),
+    ("--k2", "-2", "k2 must be a finite number > 0, got -2.0"),
+])
+def test_bad_hyperparameters_stop_before_any_work(tmp_path, capsys, flag,
+                                                  value, message):
+  """Eqs. 1 and 4 give NaN soft labels for these; refused in one line."""
+  inp = _write(tmp_path / "t.jsonl", ROWS)
+  out = tmp_path / "soft.npy"
+  assert cli.main(["soft-labels", str(inp), "--out", str(out), flag,
+                   value]) == 2
+  assert capsys.readouterr().err.strip() == f"kwls soft-labels: error: {message}"
+  assert not out.exists()
+  with pytest.raises(ValueError, match=re.escape(message.rsplit(", got")[0])):
+    kwls_jax.soft_labels([r["text"] for r in ROWS],
+                         [r["label"] for r in ROWS],
+                         **{flag[2:]: float(value)})
 
 
 def test_progress_bars_on_long_inputs(tmp_path, monkeypatch, capsys):

@@ -68,6 +68,10 @@ def test_method_none_forces_alpha_zero(tmp_path):
     ("method=distill", "needs teacher_run"),
     ("data.dev={\"path\": \"x\", \"part\": \"test\"}", "data.dev.part"),
     ("alpha", "expected key=value"),
+    ("smoothing.k2=-2", "smoothing.k2 must be a finite number > 0, got -2"),
+    ("smoothing.k1=0", "smoothing.k1 must be a finite number > 0"),
+    ("smoothing.b=1.5", "smoothing.b must lie in [0, 1], got 1.5"),
+    ("smoothing.epsilon=2", "smoothing.epsilon must lie in [0, 1]"),
 ])
 def test_bad_configs_name_the_field(tmp_path, override, message):
   with pytest.raises(ConfigError) as e:
@@ -90,3 +94,17 @@ def test_cli_bad_config_exits_2_with_one_line(tmp_path, capsys):
   assert cli.main(["train", str(path)]) == 2
   err = capsys.readouterr().err.strip().splitlines()
   assert len(err) == 1 and "cannot parse" in err[0]
+
+
+def test_failed_run_leaves_no_empty_run_dir(tmp_path, capsys):
+  """A run that stops on its data (here a missing file) leaves no empty run
+  directory; one that existed before is kept."""
+  path = tmp_path / "c.json"
+  path.write_text(json.dumps(_base(tmp_path)))  # t.jsonl does not exist
+  run_dir = tmp_path / "runs" / "r"
+  assert cli.main(["train", str(path), "--run-dir", str(run_dir)]) == 2
+  assert "t.jsonl" in capsys.readouterr().err
+  assert not run_dir.exists()
+  run_dir.mkdir(parents=True)
+  assert cli.main(["train", str(path), "--run-dir", str(run_dir)]) == 2
+  assert run_dir.is_dir()

@@ -8,6 +8,7 @@ import numpy as np
 import optax
 import pytest
 
+import kwls_jax
 from kwls_jax.training import loss as loss_lib
 
 
@@ -96,10 +97,11 @@ def test_gradient_matches_finite_difference():
 
 
 def test_two_head_with_equal_heads_is_eq9():
+  """Through the package's top level, as the README shows them."""
   logits, ids, soft = _batch(6)
   np.testing.assert_allclose(
-      float(loss_lib.eq9_two_head_loss(logits, logits, ids, soft, 0.4)),
-      float(loss_lib.eq9_loss(logits, ids, soft, 0.4)), rtol=1e-6)
+      float(kwls_jax.eq9_two_head_loss(logits, logits, ids, soft, 0.4)),
+      float(kwls_jax.eq9_loss(logits, ids, soft, 0.4)), rtol=1e-6)
 
 
 def test_two_head_splits_terms_between_heads():

@@ -232,3 +232,50 @@ def test_figure2_labels_tell_the_runs_apart(tmp_path):
       "lstm/kwls", "lstm/none", "textcnn/kwls", "textcnn/none"]
   for label, run in items:
     assert run.endswith("/fold0/seed0/" + label)
+
+
+def _dry_run_error(root, config, *extra) -> str:
+  """The output of a dry run that must fail."""
+  env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep +
+             os.environ.get("PATH", ""))
+  proc = subprocess.run(
+      [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
+       "--directory", str(root), "--configfile", str(config), "-n", *extra],
+      env=env, capture_output=True, text=True, check=False)
+  assert proc.returncode != 0, proc.stdout[-2000:]
+  return proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"train": {"epoch": 3}}, "unknown field(s) ['epoch']"),
+    ({"train": {"smoothing.b": 2}}, "smoothing.b must lie in [0, 1]"),
+    ({"datasets": [{"name": "imbd", "pool": "train", "test": "test"}]},
+     "'imbd' is neither a labelled corpus we know"),
+    ({"data_dir": "/no/such/folder"}, "'/no/such/folder' is not a folder"),
+])
+def test_mistakes_stop_the_plan_before_any_job(tmp_path, change, message):
+  """What `kwls train` or `kwls corpus` would refuse hours in is refused by
+  the dry run, naming the key."""
+  config = _config(tmp_path, [0], ["none", "distill"])
+  cfg = json.loads(config.read_text())
+  cfg.update(change)
+  config.write_text(json.dumps(cfg))
+  assert message in _dry_run_error(tmp_path, config)
+
+
+def test_train_values_reach_kwls_train_as_json(tmp_path):
+  """YAML true and lists become JSON for `--set` (Python's True would reach
+  the trainer as the string 'True', which it refuses)."""
+  config = _config(tmp_path, [0], ["none"])
+  cfg = json.loads(config.read_text())
+  cfg["train"].update({"two_head": True, "wandb.tags": ["a", "it's"]})
+  config.write_text(json.dumps(cfg))
+  plan = _snakemake(tmp_path, config, "--dry-run", "--printshellcmds").stdout
+  line = next(l for l in plan.splitlines() if "kwls train" in l)
+  words = shlex.split(line.split("Shell command:", 1)[-1])
+  sets = [words[i + 1] for i, w in enumerate(words) if w == "--set"]
+  assert "two_head=true" in sets
+  assert 'wandb.tags=["a", "it\'s"]' in sets
+  from kwls_jax.training import config as train_config  # pylint: disable=g-import-not-at-top
+  c = train_config.load(REPO / "experiments" / "train_base.json", sets)
+  assert c.two_head is True and c.wandb.tags == ["a", "it's"]

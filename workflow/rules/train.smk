@@ -14,6 +14,16 @@ def train_inputs(w):
     return inputs
 
 
+def set_flag(key, value):
+    """--set KEY=VALUE as `kwls train` reads it: a string as given, anything
+    else as JSON (true, [..], null; Python's True would arrive as a string)."""
+    text = value if isinstance(value, str) else (
+        json.dumps(value) if isinstance(value, (bool, list, dict)) or value is None
+        else str(value))
+    item = f"{key}={text}"
+    return f"--set '{item}'" if "'" not in item else "--set " + shlex.quote(item)
+
+
 def train_flags(w, input):
     flags = {"name": f"{EXPERIMENT}-{w.dataset}-{w.setting}-f{w.fold}-s{w.seed}-"
                      f"{w.model}-{w.method}",
@@ -30,7 +40,7 @@ def train_flags(w, input):
         flags["teacher_run"] = os.path.dirname(input.teacher)
     flags.update(config.get("train", {}))
     flags.update(split_method(w.method)[1])  # a sweep's values win
-    return " ".join(f"--set '{k}={v}'" for k, v in flags.items())
+    return " ".join(set_flag(k, v) for k, v in flags.items())
 
 
 rule train:
