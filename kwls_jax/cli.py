@@ -7,6 +7,7 @@
     kwls corpus NAME [--split SPLIT] [--data-dir DIR] --out OUT.jsonl.gz
     kwls train CONFIG [--set key=value ...] [--run-dir DIR]
     kwls evaluate RUN_DIR [--split test|dev]
+    kwls calibration [LABEL=]RUN_DIR ... --out OUT.png [--split test|dev]
 
 Bad input exits with status 2 and a one-line error naming the file and line.
 """
@@ -79,6 +80,14 @@ def build_parser() -> argparse.ArgumentParser:
   p.add_argument("--dev-out", required=True)
   from kwls_jax.training import cli as training_cli  # pylint: disable=g-import-not-at-top
   training_cli.add_parsers(sub)
+  p = sub.add_parser(
+      "calibration", help="reliability diagram of runs' predictions (PNG) "
+      "and their expected calibration error")
+  p.add_argument("runs", nargs="+", metavar="[LABEL=]RUN_DIR",
+                 help="finished run directories (label: the folder's name)")
+  p.add_argument("--split", default="test", choices=["test", "dev"])
+  p.add_argument("--out", required=True, metavar="OUT.png")
+  p.add_argument("--title", default="Reliability of predictions")
   return parser
 
 
@@ -199,6 +208,22 @@ def cmd_subset(args) -> int:
   return 0
 
 
+def cmd_calibration(args) -> int:
+  """One reliability diagram of the runs given, a line each."""
+  from kwls_jax.reporting import calibration, figures  # pylint: disable=g-import-not-at-top
+  lines = {}
+  for item in args.runs:
+    label, _, run_dir = item.rpartition("=")
+    label = label or os.path.basename(os.path.normpath(run_dir))
+    lines[label] = calibration.reliability(
+        *calibration.run_predictions(run_dir, args.split))
+    print(f"{label}: ECE {lines[label]['ece']:.4f} "
+          f"(n={int(lines[label]['rows'].sum())})")
+  figures.calibration({f"{args.split} split": lines}, args.out, args.title)
+  print(f"wrote {args.out}", file=sys.stderr)
+  return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
   args = build_parser().parse_args(argv)
   memory.use_mmap_for_large_buffers()
@@ -206,7 +231,8 @@ def main(argv: Sequence[str] | None = None) -> int:
   command = {"soft-labels": cmd_soft_labels, "explain": cmd_explain,
              "corpus": cmd_corpus, "subset": cmd_subset,
              "train": training_cli.run_train,
-             "evaluate": training_cli.run_evaluate}
+             "evaluate": training_cli.run_evaluate,
+             "calibration": cmd_calibration}
   try:
     return command[args.command](args)
   except (ValueError, OSError) as e:  # CorpusError is a ValueError

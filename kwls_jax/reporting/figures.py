@@ -8,6 +8,8 @@ import os
 import re
 from typing import Sequence
 
+import numpy as np
+
 from kwls_jax.reporting.tables import Cell
 
 
@@ -109,3 +111,52 @@ def figure2(run_dirs: dict[str, str], path: str, switch_step: int | None) -> str
   fig.savefig(path, dpi=120)
   plt.close(fig)
   return title
+
+
+def calibration(panels: dict[str, dict[str, dict]], path: str,
+                title: str = "Reliability of test predictions") -> int:
+  """Reliability diagrams: a panel per title, a line per label.
+
+  `panels` maps a panel title to {label: `calibration.reliability(...)`}:
+  accuracy against mean confidence in each confidence bin (empty bins left
+  out), the diagonal is perfect calibration, the legend gives each ECE.
+  Returns the number of lines drawn.
+  """
+  plt = _pyplot()
+  n = len(panels)
+  if not n:
+    fig, ax = plt.subplots(figsize=(5, 2))
+    ax.text(0.5, 0.5, "no run has test predictions with labels",
+            ha="center", va="center")
+    ax.axis("off")
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return 0
+  cols = min(n, 3)
+  rows = math.ceil(n / cols)
+  fig, axes = plt.subplots(rows, cols, squeeze=False, layout="constrained",
+                           figsize=(max(4.2 * cols, 5.5), 4.2 * rows))
+  drawn = 0
+  for ax, (panel, lines) in zip(axes.flat, panels.items()):
+    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=0.8)
+    for label, r in lines.items():
+      full = r["rows"] > 0
+      ax.plot(r["confidence"][full], r["accuracy"][full], marker="o",
+              markersize=3, label=f"{label} (ECE {r['ece']:.3f})")
+      drawn += 1
+    # Confidence is at least 1/P: the axes start below the lowest point.
+    drawn_lines = [r for r in lines.values() if np.any(r["rows"] > 0)]
+    low = lambda key: math.floor(10 * min(
+        (float(np.nanmin(r[key])) for r in drawn_lines), default=0.0)) / 10
+    ax.set_xlim(low("confidence"), 1)
+    ax.set_ylim(min(low("confidence"), low("accuracy")), 1)
+    ax.set_xlabel("confidence (top probability)")
+    ax.set_ylabel("accuracy")
+    ax.set_title(panel, fontsize=10)
+    ax.legend(fontsize=8, loc="upper left")
+  for ax in list(axes.flat)[n:]:
+    ax.axis("off")
+  fig.suptitle(title, wrap=True)
+  fig.savefig(path, dpi=120)
+  plt.close(fig)
+  return drawn

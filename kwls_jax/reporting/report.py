@@ -5,7 +5,9 @@
 
 Writes table.{md,tex,csv} (accuracy in the paper's layout, with the paper's
 number beside ours), metrics.md (all test metrics), runs.csv (every run behind
-the tables) and, when asked, figure1.png / figure2.png.
+the tables), calibration.png (a reliability diagram per dataset, setting and
+model, a line per method, replicates pooled) and, when asked, figure1.png /
+figure2.png.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import os
 import sys
 
 from kwls_jax.atomic import atomic_open
-from kwls_jax.reporting import figures, provenance, tables, tracking
+from kwls_jax.reporting import calibration, figures, provenance
+from kwls_jax.reporting import tables, tracking
 
 
 def write_report(run_dirs, out_dir, experiment, table="", average_settings=False,
@@ -46,6 +49,9 @@ def write_report(run_dirs, out_dir, experiment, table="", average_settings=False
         tables.aggregate(records, metric, average_settings), metric))
   _write(paths["metrics"], "".join(parts))
   images = {}
+  paths["calibration"] = images["calibration"] = os.path.join(
+      out_dir, "calibration.png")
+  figures.calibration(calibration_panels(cells), paths["calibration"])
   if figure1:
     paths["figure1"] = images["figure1"] = os.path.join(out_dir, "figure1.png")
     figures.figure1(cells, paths["figure1"])
@@ -60,6 +66,26 @@ def write_report(run_dirs, out_dir, experiment, table="", average_settings=False
   if wandb_dir:
     paths["wandb"] = wandb_dir
   return paths
+
+
+def calibration_panels(cells) -> dict[str, dict[str, dict]]:
+  """{"dataset setting model": {method: reliability}} from the table's
+  cells, each cell's replicates pooled; runs whose test labels cannot be
+  had (no saved labels, data gone) are left out, with a warning."""
+  panels: dict[str, dict[str, dict]] = {}
+  for cell in cells:
+    preds = []
+    for run_dir in cell.runs:
+      try:
+        preds.append(calibration.run_predictions(run_dir))
+      except (OSError, ValueError) as e:
+        print(f"report: warning: no reliability diagram for {e}",
+              file=sys.stderr)
+    if preds:
+      panel = f"{cell.dataset} {cell.setting} {cell.model}"
+      panels.setdefault(panel, {})[cell.method] = calibration.reliability(
+          *calibration.pooled(preds))
+  return panels
 
 
 def _write(path: str, text: str) -> None:

@@ -2,8 +2,9 @@
 
 A run directory holds config.json, vocab.json (TextCNN/LSTM), metrics.jsonl,
 checkpoints/ (orbax, last k), predictions/{train,dev,test}_probs.npy and
-final.json. Rerunning in a run directory with checkpoints resumes from the
-newest one and ends with the same numbers as an uninterrupted run.
+{dev,test}_labels.npy, and final.json. Rerunning in a run directory with
+checkpoints resumes from the newest one and ends with the same numbers as an
+uninterrupted run.
 """
 
 from __future__ import annotations
@@ -303,6 +304,9 @@ def _finish(run: Run, eval_step, tracker, step: int, best: dict | None,
       continue
     save_npy(os.path.join(pred_dir, f"{split}_probs.npy"),
              softmax(logits).astype(np.float32))
+    # The labels scored against, for reliability diagrams without the data.
+    save_npy(os.path.join(pred_dir, f"{split}_labels.npy"),
+             np.asarray(run.splits[split].labels))
   if c.save_train_probs:
     _, logits = evaluate_split(run, eval_step, "train")
     save_npy(os.path.join(pred_dir, "train_probs.npy"),

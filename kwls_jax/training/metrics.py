@@ -57,23 +57,38 @@ def macro_f1(labels: np.ndarray, preds: np.ndarray) -> float:
   return float(np.mean(f1)) if len(classes) else 0.0
 
 
-def expected_calibration_error(probs: np.ndarray, correct: np.ndarray,
-                               bins: int = ECE_BINS) -> float:
-  """sum_b |B_b|/N |acc(B_b) - conf(B_b)| over equal-width confidence bins.
+def reliability_bins(probs: np.ndarray, correct: np.ndarray,
+                     bins: int = ECE_BINS
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+  """(rows, mean confidence, accuracy) per equal-width confidence bin [bins].
 
-  `correct` [N] bool says, per row, whether the top prediction is right.
+  Bin b holds the rows whose top probability lies in (b/bins, (b+1)/bins];
+  `correct` [N] bool says whether each row's top prediction is right. Empty
+  bins have 0 rows and NaN means.
   """
   correct = np.asarray(correct, bool)
-  conf = probs.max(axis=-1)
-  # Bin b holds conf in (b/bins, (b+1)/bins]; conf > 0 always.
+  conf = np.asarray(probs).max(axis=-1)
   which = np.clip(np.ceil(conf * bins).astype(np.int64) - 1, 0, bins - 1)
-  n = len(correct)
-  total = 0.0
-  for b in range(bins):
-    sel = which == b
-    if sel.any():
-      total += sel.sum() / n * abs(correct[sel].mean() - conf[sel].mean())
-  return float(total)
+  rows = np.bincount(which, minlength=bins)
+  with np.errstate(invalid="ignore", divide="ignore"):
+    mean_conf = np.bincount(which, conf, minlength=bins) / rows
+    acc = np.bincount(which, correct.astype(np.float64), minlength=bins) / rows
+  return rows, mean_conf, acc
+
+
+def expected_calibration_error(probs: np.ndarray, correct: np.ndarray,
+                               bins: int = ECE_BINS) -> float:
+  """sum_b |B_b|/N |acc(B_b) - conf(B_b)| over `reliability_bins`."""
+  rows, mean_conf, acc = reliability_bins(probs, correct, bins)
+  full = rows > 0
+  return float(np.sum(rows[full] / rows.sum() *
+                      np.abs(acc[full] - mean_conf[full])))
+
+
+def top_correct(probs: np.ndarray, labels: np.ndarray) -> np.ndarray:
+  """[N] bool: the top prediction is (one of) the row's label(s)."""
+  sets = label_sets(labels, probs.shape[-1])
+  return sets[np.arange(len(probs)), np.asarray(probs).argmax(axis=-1)]
 
 
 def compute_metrics(logits: np.ndarray, labels: np.ndarray) -> dict[str, float]:

@@ -3,6 +3,9 @@
 import json
 import math
 
+import numpy as np
+
+from kwls_jax.reporting import calibration
 from kwls_jax.reporting import figures
 from kwls_jax.reporting.tables import Cell
 
@@ -44,3 +47,17 @@ def test_curves_and_figure2(tmp_path):
   (run / "run.json").write_text('{"dataset": "imdb", "setting": "under1"}')
   assert figures.figure2({"kwls": str(run)}, str(path), None) == (
       "Figure 2: loss and dev accuracy during training (imdb under1)")
+
+
+def test_calibration_draws_a_line_per_method_and_panel(tmp_path):
+  rng = np.random.default_rng(0)
+  probs = rng.dirichlet([1.0, 1.0, 1.0], size=200)
+  labels = rng.integers(0, 3, size=200)
+  r = calibration.reliability(probs, labels)
+  assert r["rows"].sum() == 200 and 0 <= r["ece"] <= 1
+  path = tmp_path / "calibration.png"
+  panels = {"ag_news balanced textcnn": {"none": r, "kwls": r},
+            "ag_news balanced lstm": {"none": r}}
+  assert figures.calibration(panels, str(path)) == 3
+  assert path.stat().st_size > 10_000
+  assert figures.calibration({}, str(path)) == 0  # says there is nothing

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 
 from kwls_jax import cli
+from kwls_jax.reporting import calibration
 from kwls_jax.training import checkpoint
 from kwls_jax.training import config as config_lib
 from kwls_jax.training import data as data_lib
@@ -66,6 +68,34 @@ def test_run_writes_its_outputs(reference):
   assert config_lib.config_hash(saved) == final["config_hash"]
   steps = checkpoint.manager(str(run_dir)).all_steps()
   assert sorted(steps) == [35, 36]  # the last two kept
+
+
+def test_reliability_of_a_run_gives_its_ece(reference, tmp_path, capsys):
+  """The run saves the labels its test predictions are scored against; the
+  reliability diagram's ECE is final.json's, with those labels or, for a run
+  without them, with the labels of the split its config names."""
+  run_dir, final = reference
+  config = config_lib.load(run_dir / "config.json")
+  np.testing.assert_array_equal(
+      np.load(run_dir / "predictions" / "test_labels.npy"),
+      data_lib.load_split(config.data.test, config.data.data_dir).labels)
+  r = calibration.reliability(*calibration.run_predictions(str(run_dir)))
+  assert r["rows"].sum() == 90
+  assert math.isclose(r["ece"], final["test"]["ece"], abs_tol=1e-5)
+  older = tmp_path / "older"
+  (older / "predictions").mkdir(parents=True)
+  for name in ("config.json", "predictions/test_probs.npy"):
+    (older / name).write_bytes((run_dir / name).read_bytes())
+  assert math.isclose(calibration.reliability(*calibration.run_predictions(
+      str(older)))["ece"], r["ece"])
+  assert calibration.run_predictions(str(older), load_data=False) is None
+  out = tmp_path / "calibration.png"
+  assert cli.main(["calibration", f"ref={run_dir}", str(older), "--out",
+                   str(out)]) == 0
+  printed = capsys.readouterr().out
+  assert f"ref: ECE {r['ece']:.4f} (n=90)" in printed
+  assert f"older: ECE {r['ece']:.4f} (n=90)" in printed
+  assert out.stat().st_size > 10_000
 
 
 def test_same_seed_same_numbers_other_seed_differs(tmp_path, reference,

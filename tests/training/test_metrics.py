@@ -72,3 +72,18 @@ def test_rows_without_a_label_are_refused():
   sets = np.array([[1, 0], [0, 0]], np.float32)
   with pytest.raises(ValueError, match="row 1"):
     metrics.compute_metrics(np.zeros((2, 2)), sets)
+
+
+def test_reliability_bins_by_hand():
+  # Top probabilities 0.95, 0.95, 0.55, 0.65; the second row is wrong.
+  probs = np.array([[0.95, 0.05], [0.05, 0.95], [0.55, 0.45], [0.35, 0.65]])
+  correct = metrics.top_correct(probs, np.array([0, 0, 0, 1]))
+  np.testing.assert_array_equal(correct, [True, False, True, True])
+  rows, conf, acc = metrics.reliability_bins(probs, correct, bins=10)
+  np.testing.assert_array_equal(rows, [0] * 5 + [1, 1, 0, 0, 2])
+  np.testing.assert_allclose(conf[[5, 6, 9]], [0.55, 0.65, 0.95])
+  np.testing.assert_allclose(acc[[5, 6, 9]], [1.0, 1.0, 0.5])
+  assert np.isnan(conf[0]) and np.isnan(acc[7])
+  # ECE: 2/4 |0.5 - 0.95| + 1/4 |1 - 0.55| + 1/4 |1 - 0.65|
+  assert metrics.expected_calibration_error(probs, correct, bins=10) == (
+      pytest.approx(0.225 + 0.1125 + 0.0875))

@@ -10,6 +10,7 @@ rule report:
         csv=REPORT + "/table.csv",
         runs=REPORT + "/runs.csv",
         metrics=REPORT + "/metrics.md",
+        calibration=REPORT + "/calibration.png",
         figures=[REPORT + f"/{f}.png" for f in FIGURES],
     log:
         WORK + "/logs/report.log",

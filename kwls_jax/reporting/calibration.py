@@ -1,0 +1,72 @@
+"""Reliability of runs' test predictions: confidence against accuracy.
+
+Label smoothing is known for what it does to calibration; the paper reports
+accuracy only. These are the numbers behind a reliability diagram
+(`figures.calibration`), per run or pooled over a cell's replicates.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Sequence
+
+import numpy as np
+
+from kwls_jax.training import metrics
+
+Predictions = tuple[np.ndarray, np.ndarray]  # probs [N, P], labels [N] / [N, P]
+
+
+def run_predictions(run_dir: str, split: str = "test",
+                    load_data: bool = True) -> Predictions | None:
+  """A run's saved probabilities of `split` and the labels they are scored
+  against: predictions/{split}_labels.npy, or for runs that predate it (and
+  with `load_data`) the split named in the run's config; None if unknown."""
+  pred = os.path.join(run_dir, "predictions")
+  probs_path = os.path.join(pred, f"{split}_probs.npy")
+  if not os.path.exists(probs_path):
+    if not load_data:
+      return None
+    raise ValueError(f"{run_dir}: no predictions/{split}_probs.npy "
+                     "(a finished `kwls train` run writes it)")
+  probs = np.load(probs_path)
+  labels_path = os.path.join(pred, f"{split}_labels.npy")
+  if os.path.exists(labels_path):
+    labels = np.load(labels_path)
+  elif load_data:
+    labels = _labels_from_config(run_dir, split)
+  else:
+    return None
+  if len(labels) != len(probs):
+    raise ValueError(f"{run_dir}: {len(probs)} {split} predictions but "
+                     f"{len(labels)} labels")
+  return probs, labels
+
+
+def _labels_from_config(run_dir: str, split: str) -> np.ndarray:
+  from kwls_jax.corpora import CorpusError  # pylint: disable=g-import-not-at-top
+  from kwls_jax.training import config as config_lib  # pylint: disable=g-import-not-at-top
+  from kwls_jax.training import data as data_lib  # pylint: disable=g-import-not-at-top
+  config = config_lib.from_dict(
+      config_lib.read_file(os.path.join(run_dir, "config.json")))
+  try:
+    corpus = data_lib.load_split(getattr(config.data, split),
+                                 config.data.data_dir)
+  except CorpusError as e:
+    raise ValueError(f"{run_dir}: labels of data.{split}: {e}") from None
+  return corpus.multi_hot() if corpus.multi_label else corpus.labels
+
+
+def pooled(predictions: Sequence[Predictions]) -> Predictions:
+  """Replicates' predictions as one set (rows concatenated)."""
+  return (np.concatenate([p for p, _ in predictions]),
+          np.concatenate([l for _, l in predictions]))
+
+
+def reliability(probs: np.ndarray, labels: np.ndarray,
+                bins: int = metrics.ECE_BINS) -> dict:
+  """Per-bin rows, mean confidence and accuracy, and the ECE they give."""
+  correct = metrics.top_correct(probs, labels)
+  rows, conf, acc = metrics.reliability_bins(probs, correct, bins)
+  return {"rows": rows, "confidence": conf, "accuracy": acc,
+          "ece": metrics.expected_calibration_error(probs, correct, bins)}
