@@ -119,7 +119,8 @@ def calibration(panels: dict[str, dict[str, dict]], path: str,
 
   `panels` maps a panel title to {label: `calibration.reliability(...)`}:
   accuracy against mean confidence in each confidence bin (empty bins left
-  out), the diagonal is perfect calibration, the legend gives each ECE.
+  out; a point's area is the bin's share of the rows), the diagonal is
+  perfect calibration, the legend gives each ECE.
   Returns the number of lines drawn.
   """
   plt = _pyplot()
@@ -141,15 +142,19 @@ def calibration(panels: dict[str, dict[str, dict]], path: str,
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=0.8)
     for label, r in lines.items():
       full = r["rows"] > 0
-      ax.plot(r["confidence"][full], r["accuracy"][full], marker="o",
-              markersize=3, label=f"{label} (ECE {r['ece']:.3f})")
+      (line,) = ax.plot(r["confidence"][full], r["accuracy"][full],
+                        linewidth=1, label=f"{label} (ECE {r['ece']:.3f})")
+      # A point's area is its bin's share of the rows.
+      ax.scatter(r["confidence"][full], r["accuracy"][full],
+                 s=4 + 300 * r["rows"][full] / r["rows"].sum(),
+                 color=line.get_color(), alpha=0.8)
       drawn += 1
     # Confidence is at least 1/P: the axes start below the lowest point.
     drawn_lines = [r for r in lines.values() if np.any(r["rows"] > 0)]
     low = lambda key: math.floor(10 * min(
         (float(np.nanmin(r[key])) for r in drawn_lines), default=0.0)) / 10
-    ax.set_xlim(low("confidence"), 1)
-    ax.set_ylim(min(low("confidence"), low("accuracy")), 1)
+    ax.set_xlim(low("confidence"), 1.02)
+    ax.set_ylim(min(low("confidence"), low("accuracy")), 1.02)
     ax.set_xlabel("confidence (top probability)")
     ax.set_ylabel("accuracy")
     ax.set_title(panel, fontsize=10)
