@@ -171,7 +171,8 @@ def check_before_any_job():
     for model in config["models"]:
         for method in sorted({split_method(m)[0] for m in method_names()}):
             flags = {"model.name": model, "method": method,
-                     "data.train": "train.jsonl.gz", "data.test": "test.jsonl.gz",
+                     "data.train": "train.jsonl.gz",
+                     "data.test": "test.jsonl.gz",
                      "teacher_run": "teacher" if method == "distill" else ""}
             flags.update({f"smoothing.{k}": v for k, v in SMOOTHING.items()})
             flags.update(config.get("train", {}))

@@ -89,7 +89,8 @@ def figure2_title(run_dirs: Sequence[str], switch_step: int | None) -> str:
   return f"Figure 2: {what}" + (f" ({', '.join(sorted(data))})" if data else "")
 
 
-def figure2(run_dirs: dict[str, str], path: str, switch_step: int | None) -> str:
+def figure2(run_dirs: dict[str, str], path: str,
+            switch_step: int | None) -> str:
   """Loss and dev accuracy against steps, one line per run (label -> run dir);
   returns the title."""
   plt = _pyplot()

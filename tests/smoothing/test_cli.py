@@ -124,7 +124,8 @@ def test_bad_hyperparameters_stop_before_any_work(tmp_path, capsys, flag,
   out = tmp_path / "soft.npy"
   assert cli.main(["soft-labels", str(inp), "--out", str(out), flag,
                    value]) == 2
-  assert capsys.readouterr().err.strip() == f"kwls soft-labels: error: {message}"
+  err = capsys.readouterr().err.strip()
+  assert err == f"kwls soft-labels: error: {message}"
   assert not out.exists()
   with pytest.raises(ValueError, match=re.escape(message.rsplit(", got")[0])):
     kwls_jax.soft_labels([r["text"] for r in ROWS],

@@ -239,8 +239,9 @@ def _dry_run_error(root, config, *extra) -> str:
   env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep +
              os.environ.get("PATH", ""))
   proc = subprocess.run(
-      [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
-       "--directory", str(root), "--configfile", str(config), "-n", *extra],
+      [sys.executable, "-m", "snakemake", "--snakefile",
+       str(REPO / "Snakefile"), "--directory", str(root), "--configfile",
+       str(config), "-n", *extra],
       env=env, capture_output=True, text=True, check=False)
   assert proc.returncode != 0, proc.stdout[-2000:]
   return proc.stdout + proc.stderr

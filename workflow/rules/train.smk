@@ -17,11 +17,14 @@ def train_inputs(w):
 def set_flag(key, value):
     """--set KEY=VALUE as `kwls train` reads it: a string as given, anything
     else as JSON (true, [..], null; Python's True would arrive as a string)."""
-    text = value if isinstance(value, str) else (
-        json.dumps(value) if isinstance(value, (bool, list, dict)) or value is None
-        else str(value))
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, (bool, list, dict)) or value is None:
+        text = json.dumps(value)
+    else:
+        text = str(value)
     item = f"{key}={text}"
-    return f"--set '{item}'" if "'" not in item else "--set " + shlex.quote(item)
+    return f"--set '{item}'" if "'" not in item else f"--set {shlex.quote(item)}"
 
 
 def train_flags(w, input):
