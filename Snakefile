@@ -154,7 +154,11 @@ def check_before_any_job():
     one of data_dir's, and the train: overrides are what `kwls train` accepts
     for each model and method of the experiment."""
     if DATA_DIR and not os.path.isdir(DATA_DIR):
-        raise WorkflowError(f"data_dir {DATA_DIR!r} is not a folder")
+        raise WorkflowError(
+            f"data_dir {DATA_DIR!r} is not a folder"
+            + ("" if os.path.isabs(DATA_DIR) else
+               f" (relative to the working directory {os.getcwd()}, which "
+               "--directory sets; an absolute path avoids that)"))
     from kwls_jax.corpora import registry
     from kwls_jax.training import config as train_config
 
