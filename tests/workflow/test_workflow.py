@@ -280,3 +280,10 @@ def test_train_values_reach_kwls_train_as_json(tmp_path):
   from kwls_jax.training import config as train_config  # pylint: disable=g-import-not-at-top
   c = train_config.load(REPO / "experiments" / "train_base.json", sets)
   assert c.two_head is True and c.wandb.tags == ["a", "it's"]
+
+
+def test_the_smoke_config_plans_its_60_runs(tmp_path):
+  """tools/workflow_smoke.yaml (every model x method x kind of setting) stays
+  a valid plan of the 60 runs its header promises."""
+  jobs = _planned_jobs(tmp_path, REPO / "tools" / "workflow_smoke.yaml")
+  assert jobs["train"] == 60 and jobs["soft_labels"] == 12
