@@ -94,21 +94,33 @@ def figure2(run_dirs: dict[str, str], path: str,
   """Loss and dev accuracy against steps, one line per run (label -> run dir);
   returns the title."""
   plt = _pyplot()
-  fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.8))
-  for label, run_dir in run_dirs.items():
+  n = len(run_dirs)
+  # Up to 8 runs: a legend in each panel. More: one legend beside both, in
+  # columns of 22, and colours from a colour map so that none repeats.
+  cols = 0 if n <= 8 else math.ceil(n / 22)
+  fig, (ax_loss, ax_acc) = plt.subplots(
+      1, 2, layout="constrained",
+      figsize=(10 + 2.4 * cols, max(3.8, 0.2 * min(n, 22) + 0.8 if cols
+                                    else 0)))
+  colours = (plt.get_cmap("tab10")(range(n)) if n <= 10 else
+             plt.get_cmap("turbo")(np.linspace(0.05, 0.95, n)))
+  for colour, (label, run_dir) in zip(colours, run_dirs.items()):
     steps, losses, eval_steps, accs = read_curves(run_dir)
-    ax_loss.plot(steps, losses, label=label, linewidth=1)
-    ax_acc.plot(eval_steps, accs, marker="o", label=label)
+    ax_loss.plot(steps, losses, label=label, linewidth=1, color=colour)
+    ax_acc.plot(eval_steps, accs, marker="o", label=label, color=colour)
   for ax in (ax_loss, ax_acc):
     if switch_step:
       ax.axvline(switch_step, color="grey", linestyle="--", linewidth=0.8)
     ax.set_xlabel("step")
-    ax.legend(fontsize=8)
+    if not cols:
+      ax.legend(fontsize=8)
+  if cols:
+    ax_acc.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=7,
+                  ncol=cols)
   ax_loss.set_ylabel("training loss (Eq. 9)")
   ax_acc.set_ylabel("dev accuracy")
   title = figure2_title(list(run_dirs.values()), switch_step)
   fig.suptitle(title)
-  fig.tight_layout()
   fig.savefig(path, dpi=120)
   plt.close(fig)
   return title

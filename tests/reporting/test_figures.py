@@ -2,6 +2,7 @@
 
 import json
 import math
+import warnings
 
 import numpy as np
 
@@ -61,3 +62,20 @@ def test_calibration_draws_a_line_per_method_and_panel(tmp_path):
   assert figures.calibration(panels, str(path)) == 3
   assert path.stat().st_size > 10_000
   assert figures.calibration({}, str(path)) == 0  # says there is nothing
+
+
+def test_figure2_with_many_runs_lays_out_without_warnings(tmp_path):
+  """Sixty runs (tools/workflow_smoke.yaml): one legend beside the panels,
+  laid out without matplotlib's tight-layout warning."""
+  runs = {}
+  for i in range(60):
+    run = tmp_path / f"r{i}"
+    run.mkdir()
+    (run / "metrics.jsonl").write_text("\n".join(json.dumps(x) for x in [
+        {"kind": "train", "step": 1, "loss": 1.0 + i},
+        {"kind": "dev", "step": 1, "accuracy": i / 60}]) + "\n")
+    runs[f"balanced{i % 4}/textcnn{i % 3}/classic{i}"] = str(run)
+  with warnings.catch_warnings():
+    warnings.simplefilter("error")
+    figures.figure2(runs, str(tmp_path / "figure2.png"), switch_step=1)
+  assert (tmp_path / "figure2.png").stat().st_size > 10_000
