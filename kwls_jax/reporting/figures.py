@@ -21,7 +21,8 @@ def _pyplot():
 
 
 def figure1(cells: Sequence[Cell], path: str) -> dict[str, int]:
-  """Improvement in accuracy over the original model vs c and vs m, a line per method.
+  """Improvement in accuracy over the original model vs c and vs m, a line per
+  method (per model and method where the cells hold several models).
 
   Returns the number of lines drawn per panel ("agc", "agm").
   """
@@ -32,19 +33,23 @@ def figure1(cells: Sequence[Cell], path: str) -> dict[str, int]:
   drawn = {"agc": 0, "agm": 0}
   for ax, (prefix, xlabel, descending) in zip(axes, panels):
     value = lambda c: re.fullmatch(prefix + r":?(\d+)", c.setting)
-    methods = sorted({c.method for c in cells if value(c) and c.method != "none"})
-    for method in methods:
+    lines = sorted({(c.model, c.method) for c in cells
+                    if value(c) and c.method != "none"})
+    several_models = len({model for model, _ in lines}) > 1
+    ax.set_prop_cycle(color=plt.get_cmap("tab10" if len(lines) <= 10 else
+                                         "tab20").colors)
+    for model, method in lines:
       pts = sorted(((int(value(c).group(1)), c.delta) for c in cells
-                    if value(c) and c.method == method
+                    if value(c) and (c.model, c.method) == (model, method)
                     and not math.isnan(c.delta)), reverse=descending)
       if pts:
         ax.plot([str(x) for x, _ in pts], [y for _, y in pts], marker="o",
-                label=method)
+                label=f"{model}/{method}" if several_models else method)
         drawn[prefix] += 1
     ax.axhline(0, color="grey", linewidth=0.8)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("accuracy gain over the original (points)")
-    if methods:
+    if lines:
       ax.legend(fontsize=8)
   fig.suptitle("Figure 1: effect of the degree of unbalance (AG News)")
   fig.tight_layout()

@@ -11,8 +11,8 @@ from kwls_jax.reporting import figures
 from kwls_jax.reporting.tables import Cell
 
 
-def _cell(setting, method, delta):
-  return Cell("ag_news", setting, "bert", method, [0.0], [(0, 0)], ["r"],
+def _cell(setting, method, delta, model="bert"):
+  return Cell("ag_news", setting, model, method, [0.0], [(0, 0)], ["r"],
               delta=delta)
 
 
@@ -25,6 +25,9 @@ def test_figure1_draws_both_panels(tmp_path):
   assert figures.figure1(cells, str(path)) == {"agc": 2, "agm": 1}
   assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
   assert path.stat().st_size > 10_000
+  # Another model's cells get lines of their own, not joined to BERT's.
+  cells += [_cell(f"agc{c}", "kwls", -c, model="textcnn") for c in range(4)]
+  assert figures.figure1(cells, str(path)) == {"agc": 3, "agm": 1}
 
 
 def test_curves_and_figure2(tmp_path):
