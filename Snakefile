@@ -148,6 +148,7 @@ REPORT_FLAGS = " ".join(
     + ([f"--note {shlex.quote(config['note'])}"] if config["note"] else [])
     + ["--command " + shlex.quote(rerun_command())])
 
+
 def check_before_any_job():
     """What the schema cannot see, checked now rather than by the first job
     that meets it: data_dir is a folder, each dataset is a corpus we know or
@@ -180,7 +181,7 @@ def check_before_any_job():
                      "teacher_run": "teacher" if method == "distill" else ""}
             flags.update({f"smoothing.{k}": v for k, v in SMOOTHING.items()})
             flags.update(config.get("train", {}))
-            items = [shlex.split(set_flag(k, v))[1] for k, v in flags.items()]
+            items = [set_item(k, v) for k, v in flags.items()]
             try:
                 train_config.load(TRAIN_BASE, items)
             except train_config.ConfigError as e:
@@ -208,4 +209,4 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/report.smk"
 
 
-check_before_any_job()  # after the includes: it uses train.smk's set_flag
+check_before_any_job()  # after the includes: it uses train.smk's set_item

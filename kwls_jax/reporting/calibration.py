@@ -17,26 +17,21 @@ from kwls_jax.training import metrics
 Predictions = tuple[np.ndarray, np.ndarray]  # probs [N, P], labels [N] / [N, P]
 
 
-def run_predictions(run_dir: str, split: str = "test",
-                    load_data: bool = True) -> Predictions | None:
+def run_predictions(run_dir: str, split: str = "test") -> Predictions:
   """A run's saved probabilities of `split` and the labels they are scored
-  against: predictions/{split}_labels.npy, or for runs that predate it (and
-  with `load_data`) the split named in the run's config; None if unknown."""
+  against: predictions/{split}_labels.npy, or for runs that predate it the
+  split named in the run's config."""
   pred = os.path.join(run_dir, "predictions")
   probs_path = os.path.join(pred, f"{split}_probs.npy")
   if not os.path.exists(probs_path):
-    if not load_data:
-      return None
     raise ValueError(f"{run_dir}: no predictions/{split}_probs.npy "
                      "(a finished `kwls train` run writes it)")
   probs = np.load(probs_path)
   labels_path = os.path.join(pred, f"{split}_labels.npy")
   if os.path.exists(labels_path):
     labels = np.load(labels_path)
-  elif load_data:
-    labels = _labels_from_config(run_dir, split)
   else:
-    return None
+    labels = _labels_from_config(run_dir, split)
   if len(labels) != len(probs):
     raise ValueError(f"{run_dir}: {len(probs)} {split} predictions but "
                      f"{len(labels)} labels")
@@ -66,7 +61,7 @@ def pooled(predictions: Sequence[Predictions]) -> Predictions:
 def reliability(probs: np.ndarray, labels: np.ndarray,
                 bins: int = metrics.ECE_BINS) -> dict:
   """Per-bin rows, mean confidence and accuracy, and the ECE they give."""
-  correct = metrics.top_correct(probs, labels)
-  rows, conf, acc = metrics.reliability_bins(probs, correct, bins)
+  rows, conf, acc = metrics.reliability_bins(
+      probs, metrics.top_correct(probs, labels), bins)
   return {"rows": rows, "confidence": conf, "accuracy": acc,
-          "ece": metrics.expected_calibration_error(probs, correct, bins)}
+          "ece": metrics.ece_of_bins(rows, conf, acc)}

@@ -95,13 +95,14 @@ def _setting_groups(records: Sequence[Record], average_settings: bool
   if not average_settings:
     return [r.setting for r in records]
   replicate = lambda r: (r.dataset, r.model, r.method, r.fold, r.seed)
+  under = [_under_class(r.setting) for r in records]
   present: dict[tuple, set[int]] = {}
-  for r in records:
-    if _under_class(r.setting) is not None:
-      present.setdefault(replicate(r), set()).add(_under_class(r.setting))
+  for r, c in zip(records, under):
+    if c is not None:
+      present.setdefault(replicate(r), set()).add(c)
   groups = []
-  for r in records:
-    if _under_class(r.setting) is None:
+  for r, c in zip(records, under):
+    if c is None:
       groups.append(r.setting)
       continue
     classes = present[replicate(r)]

@@ -251,14 +251,12 @@ def resolve(config: TrainConfig) -> TrainConfig:
     raise ConfigError(f"model.dtype must be one of {DTYPES}, got {m.dtype!r}")
   if c.smoothing.tokenizer not in ("word", "whitespace"):
     raise ConfigError("smoothing.tokenizer must be 'word' or 'whitespace'")
-  from kwls_jax.smoothing import api  # pylint: disable=g-import-not-at-top
+  from kwls_jax.smoothing import api, classic  # pylint: disable=g-import-not-at-top
   try:
     api.check_hyperparameters(c.smoothing.k1, c.smoothing.b, c.smoothing.k2)
+    classic.check_epsilon(c.smoothing.epsilon)
   except ValueError as e:
     raise ConfigError(f"smoothing.{e}") from None
-  if not 0.0 <= c.smoothing.epsilon <= 1.0:
-    raise ConfigError(
-        f"smoothing.epsilon must lie in [0, 1], got {c.smoothing.epsilon}")
   bert = m.name == "bert"
   if m.max_length is None:
     m.max_length = 160 if bert else 256

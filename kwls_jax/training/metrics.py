@@ -76,13 +76,18 @@ def reliability_bins(probs: np.ndarray, correct: np.ndarray,
   return rows, mean_conf, acc
 
 
-def expected_calibration_error(probs: np.ndarray, correct: np.ndarray,
-                               bins: int = ECE_BINS) -> float:
-  """sum_b |B_b|/N |acc(B_b) - conf(B_b)| over `reliability_bins`."""
-  rows, mean_conf, acc = reliability_bins(probs, correct, bins)
+def ece_of_bins(rows: np.ndarray, mean_conf: np.ndarray,
+                acc: np.ndarray) -> float:
+  """sum_b |B_b|/N |acc(B_b) - conf(B_b)| from `reliability_bins`."""
   full = rows > 0
   return float(np.sum(rows[full] / rows.sum() *
                       np.abs(acc[full] - mean_conf[full])))
+
+
+def expected_calibration_error(probs: np.ndarray, correct: np.ndarray,
+                               bins: int = ECE_BINS) -> float:
+  """The ECE over equal-width confidence bins (`reliability_bins`)."""
+  return ece_of_bins(*reliability_bins(probs, correct, bins))
 
 
 def top_correct(probs: np.ndarray, labels: np.ndarray) -> np.ndarray:

@@ -14,16 +14,19 @@ def train_inputs(w):
     return inputs
 
 
-def set_flag(key, value):
-    """--set KEY=VALUE as `kwls train` reads it: a string as given, anything
+def set_item(key, value):
+    """KEY=VALUE as `kwls train --set` reads it: a string as given, anything
     else as JSON (true, [..], null; Python's True would arrive as a string)."""
     if isinstance(value, str):
-        text = value
-    elif isinstance(value, (bool, list, dict)) or value is None:
-        text = json.dumps(value)
-    else:
-        text = str(value)
-    item = f"{key}={text}"
+        return f"{key}={value}"
+    if isinstance(value, (bool, list, dict)) or value is None:
+        return f"{key}={json.dumps(value)}"
+    return f"{key}={value}"
+
+
+def set_flag(key, value):
+    """--set KEY=VALUE, quoted for the shell."""
+    item = set_item(key, value)
     return f"--set '{item}'" if "'" not in item else f"--set {shlex.quote(item)}"
 
 
