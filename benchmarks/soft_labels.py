@@ -155,7 +155,7 @@ def _tail(log: Path, lines: int = 8) -> str:
 def write_markdown(path: Path, results, agree, info, args, paths) -> None:
   """The table as Markdown, headed by what produced it."""
   sys.path.insert(0, str(ROOT))
-  from kwls_jax.reporting import provenance  # pylint: disable=g-import-not-at-top
+  from kwls_jax import provenance  # pylint: disable=g-import-not-at-top
   command = "python benchmarks/soft_labels.py " + " ".join(
       a for a in sys.argv[1:] if not a.startswith("--markdown") and
       a != args.markdown)

@@ -28,7 +28,7 @@ import optax
 
 from kwls_jax import models
 from kwls_jax.models import bert
-from kwls_jax.reporting import provenance
+from kwls_jax import provenance
 from kwls_jax.training import loss as loss_lib
 
 NUM_LABELS, ALPHA, VOCAB = 4, 0.5, 30522

@@ -1,25 +1,30 @@
 """kwls-jax: keyword-based label smoothing (KWLS) for text mining, in JAX/Flax.
 
 Data flows stage by stage: `corpora` -> `smoothing` (soft labels) -> `models` / `training`
--> `retrieval` -> `reporting`.
+-> `retrieval` -> `reporting`. The functions below are imported on first use
+(PEP 562), so `import kwls_jax` alone loads neither JAX nor Flax.
 """
+
+import importlib
 
 __version__ = "0.1.0"
 
+_LAZY = {  # public name -> the module that defines it
+    "soft_labels": "kwls_jax.smoothing.api",
+    "eq9_loss": "kwls_jax.training.loss",
+    "eq9_two_head_loss": "kwls_jax.training.loss",
+}
 
-def soft_labels(*args, **kwargs):
-  """See `kwls_jax.smoothing.api.soft_labels` (imported lazily: JAX is heavy)."""
-  from kwls_jax.smoothing.api import soft_labels as _soft_labels  # pylint: disable=g-import-not-at-top
-  return _soft_labels(*args, **kwargs)
-
-
-def eq9_loss(*args, **kwargs):
-  """See `kwls_jax.training.loss.eq9_loss` (the paper's Eq. 9)."""
-  from kwls_jax.training.loss import eq9_loss as _eq9_loss  # pylint: disable=g-import-not-at-top
-  return _eq9_loss(*args, **kwargs)
+__all__ = ["__version__", *_LAZY]
 
 
-def eq9_two_head_loss(*args, **kwargs):
-  """See `kwls_jax.training.loss.eq9_two_head_loss` (the authors' variant)."""
-  from kwls_jax.training.loss import eq9_two_head_loss as _loss  # pylint: disable=g-import-not-at-top
-  return _loss(*args, **kwargs)
+def __getattr__(name):
+  if name not in _LAZY:
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+  value = getattr(importlib.import_module(_LAZY[name]), name)
+  globals()[name] = value  # later lookups skip __getattr__
+  return value
+
+
+def __dir__():
+  return sorted(set(globals()) | set(_LAZY))

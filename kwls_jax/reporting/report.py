@@ -16,8 +16,9 @@ import argparse
 import os
 import sys
 
+from kwls_jax import provenance
 from kwls_jax.atomic import atomic_open
-from kwls_jax.reporting import calibration, figures, provenance
+from kwls_jax.reporting import calibration, figures
 from kwls_jax.reporting import tables, tracking
 
 

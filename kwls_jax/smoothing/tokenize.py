@@ -72,11 +72,6 @@ class WordCounts:
     return [b.decode("utf-8", "surrogatepass")
             for b in self.vocab_bytes.to_pylist()]
 
-  def pair_doc(self) -> np.ndarray:
-    """The instance index of every pair, int32 [nnz]."""
-    return np.repeat(np.arange(self.num_docs, dtype=np.int32),
-                     np.diff(self.doc_ptr))
-
 
 def reference_tokenize(text: str, tokenizer: str) -> list[str]:
   """The definition the vectorised tokenizer reproduces exactly."""
