@@ -13,24 +13,20 @@ import pytest
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
 
-def shared_datasets_dir() -> pathlib.Path | None:
+def shared_datasets_dir() -> pathlib.Path:
   """$KWLS_SHARED_DATASETS, else ../shared/datasets beside the checkout."""
   env = os.environ.get("KWLS_SHARED_DATASETS")
-  candidates = [pathlib.Path(env)] if env else []
-  candidates.append(REPO.parent / "shared" / "datasets")
-  for c in candidates:
-    if (c / "ag_news" / "test.jsonl.gz").exists():
-      return c
-  return None
+  return pathlib.Path(env) if env else REPO.parent / "shared" / "datasets"
 
 
 @pytest.fixture(scope="session")
 def shared_datasets() -> pathlib.Path:
-  d = shared_datasets_dir()
-  if d is None:
-    pytest.skip("real corpora not found: set KWLS_SHARED_DATASETS to a folder "
-                "laid out like ../shared/datasets")
-  return d
+  """The real corpora; tests that need them skip where they are absent."""
+  path = shared_datasets_dir()
+  if not (path / "README.md").exists():
+    pytest.skip(f"real datasets not found at {path} (set KWLS_SHARED_DATASETS "
+                "to a folder laid out like ../shared/datasets)")
+  return path
 
 
 @pytest.fixture(scope="session")

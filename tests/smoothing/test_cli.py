@@ -13,6 +13,7 @@ import pytest
 
 import kwls_jax
 from kwls_jax import cli
+from reference_kwls import reference_soft_labels
 
 
 def _write(path, rows, labels_json=None):
@@ -32,20 +33,35 @@ ROWS = [{"text": "the cat sat on the mat", "label": 0},
         {"text": "", "label": 2}]
 
 
-@pytest.mark.parametrize("method", ["kwls", "tfidf", "classic"])
-def test_soft_labels_file(tmp_path, method):
-  inp = _write(tmp_path / "train.jsonl.gz", ROWS)
+def _soft_labels_of(tmp_path, rows, *flags):
+  inp = _write(tmp_path / "train.jsonl.gz", rows)
   out = tmp_path / "out" / "soft.npy"
-  assert cli.main(["soft-labels", str(inp), "--out", str(out), "--method",
-                   method, "--tokenizer", "whitespace", "--k1", "1.5"]) == 0
-  got = np.load(out)
-  assert got.dtype == np.float32 and got.shape == (5, 3)
-  np.testing.assert_allclose(got.sum(1), 1, atol=1e-6)
-  want = kwls_jax.soft_labels([r["text"] for r in ROWS],
-                              [r["label"] for r in ROWS], 3, method=method,
-                              tokenizer="whitespace", k1=1.5)
-  np.testing.assert_array_equal(got, want)
+  assert cli.main(["soft-labels", str(inp), "--out", str(out), *flags]) == 0
   assert [p.name for p in out.parent.iterdir()] == ["soft.npy"]  # no temp file
+  got = np.load(out)
+  assert got.dtype == np.float32
+  return got
+
+
+@pytest.mark.parametrize("method", ["kwls", "tfidf"])
+def test_soft_labels_file_matches_reference(tmp_path, method):
+  got = _soft_labels_of(tmp_path, ROWS, "--method", method, "--tokenizer",
+                        "whitespace", "--k1", "1.5", "--b", "0.5", "--k2",
+                        "3")
+  want = reference_soft_labels([r["text"] for r in ROWS],
+                               [r["label"] for r in ROWS], method,
+                               "whitespace", k1=1.5, b=0.5, k2=3.0)
+  np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)
+  np.testing.assert_allclose(got[4], 1 / 3)  # the empty text
+
+
+def test_classic_soft_labels_file(tmp_path):
+  got = _soft_labels_of(tmp_path, ROWS, "--method", "classic", "--epsilon",
+                        "0.3")
+  # (1 - 0.3) * one-hot + 0.3 / 3
+  want = np.full((5, 3), 0.1)
+  want[[0, 1, 2, 3, 4], [0, 1, 0, 1, 2]] = 0.8
+  np.testing.assert_allclose(got, want, rtol=1e-6)
 
 
 def test_num_labels_from_labels_json_and_flag(tmp_path):
@@ -65,7 +81,10 @@ def test_multi_label_input(tmp_path):
   inp = _write(tmp_path / "t.jsonl", rows)
   out = tmp_path / "soft.npy"
   assert cli.main(["soft-labels", str(inp), "--out", str(out)]) == 0
-  assert np.load(out).shape == (5, 2)
+  multi_hot = np.zeros((5, 2), bool)
+  multi_hot[[0, 1, 2, 3, 4, 4], [0, 1, 0, 1, 0, 1]] = True
+  want = reference_soft_labels([r["text"] for r in rows], multi_hot)
+  np.testing.assert_allclose(np.load(out), want, rtol=0, atol=1e-6)
 
 
 def test_bad_input_is_one_line_naming_file_and_line(tmp_path, capsys):

@@ -15,26 +15,29 @@ TOL = 1e-5  # float32 soft labels vs the float64 reference
 METHODS = ("kwls", "tfidf")
 
 
-def _ag(shared, limit=None):
-  return _data.load(shared / "ag_news" / "test.jsonl.gz", limit=limit)
-
-
 @pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("tokenizer", tokenize.TOKENIZERS)
-def test_ag_news_matches_reference(shared_datasets, method, tokenizer):
-  texts, labels, p = _ag(shared_datasets)  # all 7,600 rows
+def test_matches_reference(corpus, method, tokenizer):
+  texts, labels, p = corpus()  # AG News: all 7,600 rows
   got = kwls_jax.soft_labels(texts, labels, p, method=method,
                              tokenizer=tokenizer)
   want = reference_soft_labels(texts, labels, method, tokenizer)
-  assert got.dtype == np.float32 and got.shape == (7600, 4)
+  assert got.dtype == np.float32 and got.shape == (len(texts), p)
   np.testing.assert_allclose(got.sum(1), 1.0, atol=1e-6)
   assert np.abs(got - want).max() <= TOL
 
 
+@pytest.fixture(params=["synthetic", "imdb"])
+def binary_corpus(request):
+  if request.param == "synthetic":
+    return _data.synthetic(1500, num_labels=2, seed=1)
+  return _data.load(request.getfixturevalue("shared_datasets") / "imdb" /
+                    "train.jsonl.gz", limit=1500, stride=16)
+
+
 @pytest.mark.parametrize("method", METHODS)
-def test_imdb_matches_reference(shared_datasets, method):
-  texts, labels, p = _data.load(shared_datasets / "imdb" / "train.jsonl.gz",
-                                limit=1500, stride=16)
+def test_two_labels_match_reference(binary_corpus, method):
+  texts, labels, p = binary_corpus
   assert set(labels.tolist()) == {0, 1}
   got = kwls_jax.soft_labels(texts, labels, p, method=method,
                              tokenizer="whitespace")
@@ -42,8 +45,8 @@ def test_imdb_matches_reference(shared_datasets, method):
   assert np.abs(got - want).max() <= TOL
 
 
-def test_ilr_and_wlr_match_reference(shared_datasets):
-  texts, labels, p = _ag(shared_datasets, limit=1000)
+def test_ilr_and_wlr_match_reference(corpus):
+  texts, labels, p = corpus(1000)
   res = api.compute_soft_labels(texts, labels, p, k1=1.2, b=0.3, k2=0.9)
   want_ilr = reference_ilr(texts, labels, k1=1.2, b=0.3, k2=0.9)
   np.testing.assert_allclose(res.ilr, want_ilr, rtol=2e-6, atol=2e-6)
@@ -55,21 +58,22 @@ def test_ilr_and_wlr_match_reference(shared_datasets):
   assert worst <= 2e-6
 
 
-def test_multi_label_matches_reference(shared_datasets):
-  texts, labels, p = _ag(shared_datasets, limit=1200)
+@pytest.mark.parametrize("method", METHODS)
+def test_multi_label_matches_reference(corpus, method):
+  texts, labels, p = corpus(1200)
   multi_hot = np.eye(p, dtype=bool)[labels]
   multi_hot[::3, (labels[::3] + 1) % p] = True  # a second label
   multi_hot[5::50] = False  # and a few instances in no X_m at all
-  got = kwls_jax.soft_labels(texts, multi_hot, p)
-  want = reference_soft_labels(texts, multi_hot)
+  got = kwls_jax.soft_labels(texts, multi_hot, p, method=method)
+  want = reference_soft_labels(texts, multi_hot, method)
   assert np.abs(got - want).max() <= TOL
   # Not the same as dropping the second labels.
-  single = kwls_jax.soft_labels(texts, labels, p)
+  single = kwls_jax.soft_labels(texts, labels, p, method=method)
   assert np.abs(got - single).max() > 1e-3
 
 
-def test_chunking_does_not_change_results(shared_datasets):
-  texts, labels, p = _ag(shared_datasets, limit=2000)
+def test_chunking_does_not_change_results(corpus):
+  texts, labels, p = corpus(2000)
   counts = tokenize.count_words(texts)
   whole = engine.compute(counts, labels, p)
   chunked = engine.compute(counts, labels, p, max_chunk_pairs=1024)
@@ -77,8 +81,8 @@ def test_chunking_does_not_change_results(shared_datasets):
   np.testing.assert_allclose(chunked.ilr, whole.ilr, rtol=1e-6, atol=1e-6)
 
 
-def test_float64_with_x64(shared_datasets):
-  texts, labels, p = _ag(shared_datasets, limit=800)
+def test_float64_with_x64(corpus):
+  texts, labels, p = corpus(800)
   want = reference_soft_labels(texts, labels)
   jax.config.update("jax_enable_x64", True)
   try:
@@ -113,15 +117,15 @@ def test_empty_texts_get_uniform_labels():
   np.testing.assert_allclose(all_empty, 0.5)
 
 
-def test_soft_labels_favour_the_hard_label(shared_datasets):
-  texts, labels, p = _ag(shared_datasets)
+def test_soft_labels_favour_the_hard_label(corpus):
+  texts, labels, p = corpus()
   got = kwls_jax.soft_labels(texts, labels, p)
   assert (got.argmax(1) == labels).mean() > 0.9
   assert got.max(1).mean() < 0.99  # soft: mass left for the other labels
 
 
-def test_hyperparameters_are_not_recompiled(shared_datasets):
-  texts, labels, p = _ag(shared_datasets, limit=300)
+def test_hyperparameters_are_not_recompiled(corpus):
+  texts, labels, p = corpus(300)
   counts = tokenize.count_words(texts)
   engine.compute(counts, labels, p)
   before = engine.chunk_soft_labels._cache_size()
@@ -146,8 +150,8 @@ def test_unknown_method():
     kwls_jax.soft_labels(["a"], [0], 1, method="bm25")
 
 
-def test_label_stats_streamed_equals_whole(shared_datasets):
-  texts, labels, p = _ag(shared_datasets, limit=2000)
+def test_label_stats_streamed_equals_whole(corpus):
+  texts, labels, p = corpus(2000)
   counts = tokenize.count_words(texts)
   multi_hot = np.eye(p, dtype=bool)[labels]
   multi_hot[::4, (labels[::4] + 2) % p] = True

@@ -3,19 +3,17 @@
 import numpy as np
 
 from kwls_jax.smoothing import api, explain, tokenize
-import _data
 
 
-def _result(shared, method="kwls"):
-  texts, labels, p = _data.load(shared / "ag_news" / "test.jsonl.gz",
-                                limit=2000)
+def _result(corpus, method="kwls"):
+  texts, labels, p = corpus(2000)
   return api.compute_soft_labels(texts, labels, p, method=method), texts
 
 
-def test_contributions_sum_to_ilr(shared_datasets):
+def test_contributions_sum_to_ilr(corpus):
   for method in ("kwls", "tfidf"):
-    res, texts = _result(shared_datasets, method)
-    for i in (0, 17, 1999):
+    res, texts = _result(corpus, method)
+    for i in (0, 7, 17, 1999):
       wc = explain.word_contributions(res, i)
       scale = max(1.0, np.abs(res.ilr[i]).max())
       np.testing.assert_allclose(wc.contributions.sum(0) / scale,
@@ -26,8 +24,8 @@ def test_contributions_sum_to_ilr(shared_datasets):
       np.testing.assert_allclose(wc.soft_label, res.soft_labels[i])
 
 
-def test_top_keywords_are_the_largest_wlr(shared_datasets):
-  res, _ = _result(shared_datasets)
+def test_top_keywords_are_the_largest_wlr(corpus):
+  res, _ = _result(corpus)
   vocab = res.counts.vocab()
   top = explain.top_keywords(res, 7, vocab)
   assert len(top) == 4
@@ -39,8 +37,8 @@ def test_top_keywords_are_the_largest_wlr(shared_datasets):
     assert all(res.wlr[vocab.index(w), m] == v for w, v in words)
 
 
-def test_formatting_names_labels(shared_datasets):
-  res, _ = _result(shared_datasets)
+def test_formatting_names_labels(corpus):
+  res, _ = _result(corpus)
   names = ["World", "Sports", "Business", "Sci/Tech"]
   text = explain.format_keywords(explain.top_keywords(res, 3), names)
   assert all(f"{n}:" in text for n in names)

@@ -1,21 +1,18 @@
 """Hand-computed checks of the literal KWLS reference (paper Eqs. 1-8)."""
 
-import gzip
 import importlib.util
 import json
 import math
-import os
 import pathlib
 import sys
 
 import numpy as np
 import pytest
 
+import _data
+
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-SHARED = pathlib.Path(os.environ.get("KWLS_SHARED_DATASETS",
-                            ROOT.parent / "shared" / "datasets"))
-IMDB_TRAIN = SHARED / "imdb" / "train.jsonl.gz"
 
 
 def _load(path: pathlib.Path, name: str):
@@ -156,19 +153,23 @@ def test_all_texts_empty_gives_uniform():
   np.testing.assert_array_equal(d, np.full((2, 2), 0.5))
 
 
-def _imdb_sample(n=300, seed=0):
-  with gzip.open(IMDB_TRAIN, "rt", encoding="utf-8") as fh:
-    rows = [json.loads(line) for line in fh]
-  idx = np.sort(np.random.default_rng(seed).choice(len(rows), n, replace=False))
-  return [rows[i]["text"] for i in idx], np.array([rows[i]["label"] for i in idx])
+@pytest.fixture(params=["synthetic", "imdb"])
+def sample(request):
+  """300 texts and int labels: synthetic, or drawn from IMDb train."""
+  if request.param == "synthetic":
+    texts, labels, _ = _data.synthetic(300, num_labels=2, seed=2)
+    return list(texts), labels
+  path = request.getfixturevalue("shared_datasets") / "imdb" / "train.jsonl.gz"
+  texts, labels, _ = _data.load(path)
+  idx = np.sort(np.random.default_rng(0).choice(len(texts), 300, replace=False))
+  return [texts[i] for i in idx], labels[idx]
 
 
-@pytest.mark.skipif(not IMDB_TRAIN.exists(), reason="IMDb train not present")
 @pytest.mark.parametrize("tokenizer", ["word", "whitespace"])
-def test_baselines_agree_with_reference_on_imdb_sample(tokenizer, tmp_path):
+def test_baselines_agree_with_reference(sample, tokenizer, tmp_path):
   authors = _load(ROOT / "benchmarks/baselines/authors_loop.py", "bl_authors_loop")
   scipy_bl = _load(ROOT / "benchmarks/baselines/scipy_sparse.py", "bl_scipy_sparse")
-  texts, labels = _imdb_sample()
+  texts, labels = sample
   assert len(set(labels.tolist())) == 2
   want = ref.reference_soft_labels(texts, labels, tokenizer=tokenizer)
   for module in (authors, scipy_bl):

@@ -63,6 +63,12 @@ def test_adversarial_unicode(tokenizer):
 
 
 @pytest.mark.parametrize("tokenizer", tokenize.TOKENIZERS)
+def test_synthetic_corpus(tokenizer):
+  texts, _, _ = _data.synthetic()
+  _check(list(texts) + ADVERSARIAL, tokenizer)
+
+
+@pytest.mark.parametrize("tokenizer", tokenize.TOKENIZERS)
 def test_real_corpora(shared_datasets, tokenizer):
   ag, _, _ = _data.load(shared_datasets / "ag_news" / "test.jsonl.gz")
   imdb, _, _ = _data.load(shared_datasets / "imdb" / "train.jsonl.gz",
@@ -71,13 +77,13 @@ def test_real_corpora(shared_datasets, tokenizer):
 
 
 @pytest.mark.parametrize("tokenizer", tokenize.TOKENIZERS)
-def test_chunks_and_threads_do_not_change_counts(shared_datasets, tokenizer):
-  texts, _, _ = _data.load(shared_datasets / "ag_news" / "test.jsonl.gz",
-                           limit=3000)
+def test_chunks_and_threads_do_not_change_counts(corpus, tokenizer):
+  texts, _, _ = corpus(3000)
   whole = tokenize.count_words(texts, tokenizer, chunk_chars=1 << 30,
                                workers=1)
   # ~40 chunks, merged into one vocabulary in parallel.
-  parts = _check(texts, tokenizer, chunk_chars=20_000, workers=2)
+  chunk_chars = sum(map(len, texts)) // 40
+  parts = _check(texts, tokenizer, chunk_chars=chunk_chars, workers=2)
   assert _as_counters(parts) == _as_counters(whole)
   np.testing.assert_array_equal(parts.doc_ptr, whole.doc_ptr)
 
@@ -102,9 +108,8 @@ def test_unknown_tokenizer():
     tokenize.count_words(["a"], "bpe")
 
 
-def test_streamed_blocks_equal_one_list(shared_datasets):
-  texts, _, _ = _data.load(shared_datasets / "ag_news" / "test.jsonl.gz",
-                           limit=2000)
+def test_streamed_blocks_equal_one_list(corpus):
+  texts, _, _ = corpus(2000)
   blocks = [texts[i:i + 137] for i in range(0, len(texts), 137)]
   streamed = tokenize.count_word_blocks(iter(blocks), "word", workers=2)
   whole = tokenize.count_words(texts, "word")
