@@ -57,12 +57,19 @@ def test_unescape_zhang_csv():
   assert registry.unescape_zhang_csv("no escapes \\ here") == "no escapes \\ here"
 
 
-def test_every_spec_has_a_folder_and_tfds_name():
-  assert set(registry.CORPORA) == {"ag_news", "imdb", "yelp_polarity", "squad",
-                                   "dbpedia_14", "yelp_full"}
-  for name, spec in registry.CORPORA.items():
-    assert spec.name == name and spec.folder == name and spec.tfds_name
-    assert (spec.kind == "rows") == (spec.to_text_label is None)
+@pytest.mark.parametrize("spec", registry.CORPORA.values(), ids=lambda s: s.name)
+def test_spec_is_consistent(spec):
+  rows = spec.kind == "rows"
+  assert spec.kind in ("classification", "rows")
+  assert rows == (spec.to_text_label is None) == (not spec.label_names)
+  assert len(set(spec.label_names)) == len(spec.label_names)
+  assert spec.folder and "/" not in spec.folder and spec.tfds_name
+  assert set(spec.tfds_splits.values()) <= {"train", "test", "validation"}
+
+
+def test_own_builders_are_registered():
+  assert registry.OWN_BUILDERS <= {
+      s.tfds_name for s in registry.CORPORA.values()}
 
 
 def test_unknown_name_lists_known():

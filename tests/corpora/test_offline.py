@@ -1,7 +1,7 @@
 """A tfds download that cannot work fails in seconds, saying what to do."""
 
 import socket
-import time
+import threading
 
 import pytest
 
@@ -31,10 +31,8 @@ def open_port():
 
 def test_closed_port_is_unavailable_fast(closed_port):
   url = f"http://127.0.0.1:{closed_port}/data.tgz"
-  start = time.monotonic()
   with pytest.raises(CorpusUnavailableError) as e:
     offline.check_downloadable("imdb", "imdb_reviews", [url], timeout=3)
-  assert time.monotonic() - start < 10
   msg = str(e.value)
   assert f"127.0.0.1:{closed_port}" in msg
   assert "KWLS_DATA_DIR" in msg and "tfds build imdb_reviews" in msg
@@ -47,28 +45,31 @@ def test_open_port_passes(open_port):
   offline.check_downloadable("imdb", "imdb_reviews", [url], timeout=3)
 
 
-def test_hanging_connect_ends_with_its_timeout(monkeypatch):
+def test_hosts_are_tried_in_parallel(monkeypatch):
+  both_connecting = threading.Barrier(2, timeout=10)
+
   def hanging_connect(address, timeout):
-    time.sleep(timeout)  # What an unrouted address does: no answer.
-    raise TimeoutError("timed out")
+    both_connecting.wait()  # breaks unless the two hosts are tried at once
+    raise TimeoutError("timed out")  # what an unrouted address does
   monkeypatch.setattr(offline.socket, "create_connection", hanging_connect)
-  start = time.monotonic()
   failed = offline.unreachable(
       ["http://a.example/x", "https://b.example/y", "http://a.example/z"],
-      timeout=0.5)
-  assert time.monotonic() - start < 1.5  # Hosts are tried in parallel.
+      timeout=20)
   assert failed == ["a.example:80 (TimeoutError: timed out)",
                     "b.example:443 (TimeoutError: timed out)"]
 
 
 def test_slow_dns_is_bounded(monkeypatch):
+  answer = threading.Event()
+
   def slow_connect(address, timeout):
-    time.sleep(5)  # Like a resolver that hangs; socket ignores the timeout.
+    answer.wait(30)  # a resolver that hangs; socket ignores the timeout
     raise OSError("late")
   monkeypatch.setattr(offline.socket, "create_connection", slow_connect)
-  start = time.monotonic()
-  failed = offline.unreachable(["https://example.invalid/x"], timeout=0.3)
-  assert time.monotonic() - start < 2
+  try:
+    failed = offline.unreachable(["https://example.invalid/x"], timeout=0.3)
+  finally:
+    answer.set()
   assert failed == ["example.invalid:443 (no answer within 0.3 s)"]
 
 
@@ -112,11 +113,9 @@ def test_load_corpus_offline_fails_fast_with_advice(
 
   monkeypatch.setattr(offline, "endpoint", endpoint)
   (tmp_path / "empty").mkdir()  # a data dir without this corpus
-  start = time.monotonic()
   with pytest.raises(CorpusUnavailableError) as e:
     load_corpus(name, "train", data_dir=tmp_path / "empty",
                 tfds_data_dir=str(tmp_path / "tfds"))
-  assert time.monotonic() - start < 10
   assert probed and all(host in url for url in probed)
   msg = str(e.value)
   assert f"'{name}'" in msg and tfds_name in msg
