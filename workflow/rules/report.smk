@@ -11,12 +11,15 @@ rule report:
         runs=REPORT + "/runs.csv",
         metrics=REPORT + "/metrics.md",
         calibration=REPORT + "/calibration.png",
-        figures=[REPORT + f"/{f}.png" for f in FIGURES],
+        figures=[REPORT + f"/{f}.png" for f in plan.figures(config)],
     log:
         WORK + "/logs/report.log",
     params:
         run_dirs=lambda w, input: " ".join(os.path.dirname(p) for p in input.runs),
-        flags=REPORT_FLAGS,
+        flags=plan.report_flags(config, ALL_RUNS, plan.rerun_command(
+            REPO, workflow.config_settings.configfiles,
+            workflow.config_settings.config,
+            "" if config.get("data_dir") else DATA_DIR)),
     shell:
         "python -m kwls_jax.reporting.report {params.run_dirs} "
         "--experiment {EXPERIMENT} --out-dir {REPORT} {params.flags} > {log} 2>&1"

@@ -11,12 +11,8 @@ rule soft_labels:
     log:
         WORK + "/logs/soft/{dataset}.{setting}.fold{fold}.{method}.log",
     params:
-        base=lambda w: split_method(w.method)[0],
-        hp=lambda w: " ".join(
-            f"--{k} {v}" for k, v in {
-                **SMOOTHING,
-                **{key.split(".")[1]: v for key, v in split_method(w.method)[1].items()
-                   if key.startswith("smoothing.")}}.items()),
+        base=lambda w: plan.split_method(w.method)[0],
+        hp=lambda w: plan.soft_label_flags(config, w.method),
     shell:
         "kwls soft-labels {input} --out {output} --method {params.base} "
         "{params.hp} 2> {log}"
