@@ -253,6 +253,14 @@ def _dry_run_error(root, config, *extra) -> str:
     ({"datasets": [{"name": "imbd", "pool": "train", "test": "test"}]},
      "'imbd' is neither a labelled corpus we know"),
     ({"data_dir": "/no/such/folder"}, "'/no/such/folder' is not a folder"),
+    # Settings that would train on the wrong data under their name: tiny has
+    # classes 0 to 2 (under3 would keep every row), and agc/agm are AG News's.
+    ({"settings": ["balanced", "under3"]},
+     "datasets: 'tiny': setting 'under3': class 3 does not exist"),
+    ({"settings": ["agc1"]}, "datasets: 'tiny': setting 'agc1': defined on AG News"),
+    ({"datasets": [{"name": "imdb", "pool": "train", "test": "test",
+                    "settings": ["agm10"]}]},
+     "datasets: 'imdb': setting 'agm10': defined on AG News"),
 ])
 def test_mistakes_stop_the_plan_before_any_job(tmp_path, change, message):
   """What `kwls train` or `kwls corpus` would refuse hours in is refused by
