@@ -60,7 +60,7 @@ wildcard_constraints:
 
 rule all:
     input:
-        WORK + "/published",
+        os.path.join(WORK, "published"),
 
 
 include: "workflow/rules/data.smk"

@@ -6,9 +6,9 @@ rule train:
     input:
         unpack(lambda w: plan.train_inputs(config, dict(w.items()))),
     output:
-        RUNS + "/{dataset}/{setting}/fold{fold}/seed{seed}/{model}/{method}/final.json",
+        os.path.join(RUNS, "{dataset}/{setting}/fold{fold}/seed{seed}/{model}/{method}/final.json"),
     log:
-        RUNS + "/{dataset}/{setting}/fold{fold}/seed{seed}/{model}/{method}/train.log",
+        os.path.join(RUNS, "{dataset}/{setting}/fold{fold}/seed{seed}/{model}/{method}/train.log"),
     threads: workflow.cores
     resources:
         gpu=lambda w: 1 if w.model == "bert" else 0,
