@@ -40,7 +40,7 @@ REPORT = f"{WORK}/report"
 DATA_DIR = config.get("data_dir") or os.environ.get("KWLS_DATA_DIR", "")
 DATA_FLAG = f"--data-dir {DATA_DIR}" if DATA_DIR else ""
 DATASETS = {d["name"]: d for d in config["datasets"]}
-TRAIN_BASE = os.path.join(REPO, "experiments", "train_base.json")
+TRAIN_BASE = os.path.join(REPO, "experiments", "train_base.yaml")
 ALL_RUNS = plan.all_runs(config)
 
 try:
