@@ -131,14 +131,14 @@ if [[ "${GPU_EXTRA:-0}" == 1 ]]; then
   RUN="$OUT/imdb_textcnn_kwls_gpu"
   rm -rf "$RUN"
   KWLS_DATA_DIR="$KWLS_SHARED_DATASETS" WANDB_MODE=disabled python3 -m kwls_jax \
-    train experiments/train_imdb_textcnn_kwls.json --set epochs=1 --no-progress \
+    train experiments/train_imdb_textcnn_kwls.yaml --set epochs=1 --no-progress \
     --run-dir "$RUN" 2>&1 | tail -5
   python3 benchmarks/run_throughput.py "$RUN"
   echo "== kwls train on the GPU: BiLSTM, IMDb, KWLS, bf16, 1 epoch"
   RUN="$OUT/imdb_lstm_kwls_gpu"
   rm -rf "$RUN"
   KWLS_DATA_DIR="$KWLS_SHARED_DATASETS" WANDB_MODE=disabled python3 -m kwls_jax \
-    train experiments/train_imdb_textcnn_kwls.json --set epochs=1 \
+    train experiments/train_imdb_textcnn_kwls.yaml --set epochs=1 \
     --set model.name=lstm --no-progress --run-dir "$RUN" 2>&1 | tail -5
   python3 benchmarks/run_throughput.py "$RUN"
 fi

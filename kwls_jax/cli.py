@@ -9,7 +9,9 @@
     kwls evaluate RUN_DIR [--split test|dev]
     kwls calibration [LABEL=]RUN_DIR ... --out OUT.png [--split test|dev]
 
-Bad input exits with status 2 and a one-line error naming the file and line.
+Bad input exits with status 2 and a one-line error naming the file and line;
+`kwls --debug ...` or KWLS_DEBUG=1 adds its traceback. Other errors show their
+traceback. Output into a closed pipe (`kwls explain ... | head`) ends quietly.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import traceback
 from typing import Sequence
 
 from kwls_jax import memory
@@ -45,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
   parser = argparse.ArgumentParser(
       prog="kwls",
       description="Keyword-based label smoothing (KWLS) for text mining.")
+  parser.add_argument("--debug", action="store_true",
+                      help="errors with their traceback (also KWLS_DEBUG=1)")
   sub = parser.add_subparsers(dest="command", required=True)
   p = sub.add_parser("soft-labels", help="compute soft labels [N, P] as .npy")
   _add_method_args(p, classic=True)
@@ -194,7 +199,8 @@ def cmd_subset(args) -> int:
   if corpus.multi_label:
     raise ValueError(f"{args.input}: subsets need single-label rows")
   train, dev = subsets.fold_and_setting(corpus.labels, args.setting, args.fold,
-                                        args.k, args.seed, corpus.num_labels)
+                                        args.k, args.seed, corpus.num_labels,
+                                        corpus.label_names)
   for rows, out in ((train, args.train_out), (dev, args.dev_out)):
     write_jsonl(out, corpus.select(rows))
     with atomic_open(out + ".rows.json") as f:  # whole or absent
@@ -235,12 +241,17 @@ def main(argv: Sequence[str] | None = None) -> int:
              "calibration": cmd_calibration}
   try:
     return command[args.command](args)
-  except (ValueError, OSError) as e:  # CorpusError is a ValueError
+  except BrokenPipeError:  # the reader left: `kwls explain ... | head`
+    try:  # Python flushes stdout again at exit; into /dev/null that succeeds.
+      os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout without a file descriptor
+      pass
+    return 0
+  except (ValueError, OSError) as e:  # bad input (CorpusError, ConfigError)
+    if args.debug or os.environ.get("KWLS_DEBUG", "0") not in ("", "0"):
+      traceback.print_exc()
     print(f"kwls {args.command}: error: {e}", file=sys.stderr)
     return 2
-  except BrokenPipeError:  # e.g. `kwls explain ... | head`
-    sys.stderr.close()
-    return 0
   except KeyboardInterrupt:
     print(f"kwls {args.command}: interrupted", file=sys.stderr)
     return 130

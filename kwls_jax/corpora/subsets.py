@@ -116,35 +116,55 @@ def ag_news_m(labels: np.ndarray, m: int, seed: int = 0,
 SETTINGS_HELP = ("balanced | under:C (class C undersampled 1:100, Table 4; "
                  "IMDb* is under:1) | agc:C (Table 5 c) | agm:M (Table 5 m); "
                  "the colon is optional (under1), as in file paths")
+AG_NEWS_LABELS = ("World", "Sports", "Business", "Sci/Tech")
+
+
+def check_setting(setting: str, num_labels: int | None = None,
+                  label_names=None) -> tuple[str, int | None]:
+  """(name, argument) of a setting, refused where it would not mean what it
+  says on this corpus: under:C needs class C (of `num_labels`), agc and agm
+  need AG News (`label_names` those of AG_NEWS_LABELS: Business kept whole)."""
+  match = re.fullmatch(r"(balanced|under|agc|agm):?(\d*)", setting)
+  if match is None or (match[1] == "balanced") == bool(match[2]):
+    raise ValueError(f"unknown setting {setting!r}; one of {SETTINGS_HELP}")
+  name, arg = match[1], int(match[2]) if match[2] else None
+  if name == "under" and num_labels is not None and arg >= num_labels:
+    raise ValueError(f"setting {setting!r}: class {arg} does not exist, the "
+                     f"corpus has {num_labels} classes (0 to {num_labels - 1})")
+  if name in ("agc", "agm") and tuple(label_names or ()) != AG_NEWS_LABELS:
+    raise ValueError(
+        f"setting {setting!r}: defined on AG News only (its classes "
+        f"{list(AG_NEWS_LABELS)}, Business kept whole), but the corpus's "
+        f"classes are {list(label_names) if label_names else 'unnamed'}")
+  return name, arg
 
 
 def apply_setting(labels: np.ndarray, setting: str, seed: int = 0,
-                  num_labels: int | None = None) -> np.ndarray:
+                  num_labels: int | None = None,
+                  label_names=None) -> np.ndarray:
   """Rows of a training set kept under a named unbalanced setting."""
   labels = np.asarray(labels)
-  num_labels = num_labels or (int(labels.max()) + 1 if labels.size else 0)
-  match = re.fullmatch(r"(balanced|under|agc|agm):?(\d*)", setting)
-  if match is None:
-    raise ValueError(f"unknown setting {setting!r}; one of {SETTINGS_HELP}")
-  name, arg = match.groups()
+  num_labels = num_labels or (len(label_names) if label_names else 0) or (
+      int(labels.max()) + 1 if labels.size else 0)
+  name, arg = check_setting(setting, num_labels, label_names)
   try:
-    if name == "balanced" and not arg:
-      return np.arange(len(labels))
     if name == "under":
-      return undersample(labels, [int(arg)], 100, seed)
+      return undersample(labels, [arg], 100, seed)
     if name == "agc":
-      return ag_news_c(labels, int(arg), seed=seed, num_labels=num_labels)
+      return ag_news_c(labels, arg, seed=seed, num_labels=num_labels)
     if name == "agm":
-      return ag_news_m(labels, int(arg), seed=seed, num_labels=num_labels)
+      return ag_news_m(labels, arg, seed=seed, num_labels=num_labels)
   except ValueError as e:
     raise ValueError(f"setting {setting!r}: {e}") from None
-  raise ValueError(f"unknown setting {setting!r}; one of {SETTINGS_HELP}")
+  return np.arange(len(labels))
 
 
 def fold_and_setting(labels: np.ndarray, setting: str, fold: int, k: int = 4,
-                     seed: int = 0, num_labels: int | None = None):
+                     seed: int = 0, num_labels: int | None = None,
+                     label_names=None):
   """(train rows, dev rows): fold `fold` of k is dev (left balanced), the rest
   is train, reduced by `setting`. The test set is never touched (Sec. 5.5)."""
   train, dev = train_dev(labels, fold, k, seed)
-  kept = apply_setting(np.asarray(labels)[train], setting, seed, num_labels)
+  kept = apply_setting(np.asarray(labels)[train], setting, seed, num_labels,
+                       label_names)
   return train[kept], dev

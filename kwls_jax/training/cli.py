@@ -1,6 +1,6 @@
 """`kwls train` and `kwls evaluate`.
 
-    kwls train CONFIG.json [--set key.sub=value ...] [--run-dir DIR]
+    kwls train CONFIG.yaml [--set key.sub=value ...] [--run-dir DIR]
     kwls evaluate RUN_DIR [--split test|dev]
 
 A bad config exits with status 2 and one line naming the field; a diverged
@@ -22,7 +22,7 @@ def add_parsers(subparsers) -> None:
   p = subparsers.add_parser(
       "train", help="train a classifier with the Eq. 9 loss (checkpoints, "
       "resume, metrics.jsonl, final.json)")
-  p.add_argument("config", metavar="CONFIG", help=".json or .yaml run config")
+  p.add_argument("config", metavar="CONFIG", help=".yaml (or .json) run config")
   p.add_argument("--set", dest="overrides", action="append", default=[],
                  metavar="KEY=VALUE",
                  help="override a field, dotted keys: --set optimizer."

@@ -1,4 +1,4 @@
-"""One dataclass config per training run: JSON/YAML in, `--set` overrides, checks.
+"""One dataclass config per training run: YAML/JSON in, `--set` overrides, checks.
 
 Fields left at None are filled by `resolve` with the authors' defaults for the
 model (BERT: AdamW 5e-5, 10% warmup + linear decay, weight decay 0.01, max
@@ -116,7 +116,6 @@ class TrainConfig:
   save_train_probs: bool = True  # predictions/train_probs.npy (distill teachers)
   data: DataConfig = dataclasses.field(default_factory=DataConfig)
   wandb: WandbConfig = dataclasses.field(default_factory=WandbConfig)
-  _comment: str = ""
 
 
 def _field_types(cls) -> dict[str, Any]:
@@ -191,7 +190,11 @@ def apply_overrides(values: dict, overrides: Sequence[str]) -> dict:
 
 
 def read_file(path: str | os.PathLike) -> dict:
-  """A config dict from a .json, .yaml or .yml file."""
+  """A config dict from a .yaml, .yml or .json file.
+
+  JSON has no comments: a top-level "_comment" key of a .json file, where run
+  configs written as JSON keep theirs, is dropped.
+  """
   path = os.fspath(path)
   try:
     with open(path, encoding="utf-8") as f:
@@ -208,6 +211,8 @@ def read_file(path: str | os.PathLike) -> dict:
     raise ConfigError(f"{path}: cannot parse: {str(e).splitlines()[0]}") from None
   if not isinstance(values, dict):
     raise ConfigError(f"{path}: the top level must be an object")
+  if not path.endswith((".yaml", ".yml")):
+    values.pop("_comment", None)
   return values
 
 
@@ -304,9 +309,9 @@ def resolve(config: TrainConfig) -> TrainConfig:
 
 
 def config_hash(config: TrainConfig) -> str:
-  """sha256 (first 16 hex digits) of the resolved config, name and comments out."""
+  """sha256 (first 16 hex digits) of the resolved config, name and W&B out."""
   values = to_dict(config)
-  for k in ("name", "_comment", "wandb"):
+  for k in ("name", "wandb"):
     values.pop(k, None)
   text = json.dumps(values, sort_keys=True)
   return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -86,7 +86,8 @@ def test_bad_arguments():
     ("under2", [1425, 1425, 14, 1425]), ("agc1", [14, 1425, 1425, 1425]),
     ("agm:10", [10, 10, 1425, 10])])
 def test_named_settings(setting, expected):
-  train, dev = subsets.fold_and_setting(AG, setting, fold=2)
+  train, dev = subsets.fold_and_setting(AG, setting, fold=2,
+                                        label_names=subsets.AG_NEWS_LABELS)
   assert np.bincount(AG[train], minlength=4).tolist() == expected
   assert np.bincount(AG[dev], minlength=4).tolist() == [475] * 4  # untouched
   assert not set(train) & set(dev)
@@ -95,7 +96,29 @@ def test_named_settings(setting, expected):
 @pytest.mark.parametrize("setting", ["under", "bogus", "agc:9", "balanced:1"])
 def test_bad_settings(setting):
   with pytest.raises(ValueError, match="setting"):
-    subsets.apply_setting(AG, setting)
+    subsets.apply_setting(AG, setting, label_names=subsets.AG_NEWS_LABELS)
+
+
+@pytest.mark.parametrize("setting", ["under2", "under:7"])
+def test_undersampling_a_class_the_corpus_lacks_is_refused(setting):
+  """IMDb has classes 0 and 1: under2 would keep every row, balanced data
+  under an unbalanced setting's name."""
+  with pytest.raises(ValueError, match=rf"{setting}.*does not exist.*2 classes"):
+    subsets.apply_setting(IMDB, setting)
+  with pytest.raises(ValueError, match="does not exist"):
+    subsets.apply_setting(IMDB, setting, num_labels=2,
+                          label_names=["neg", "pos"])
+
+
+@pytest.mark.parametrize("setting", ["agc1", "agm:10"])
+@pytest.mark.parametrize("labels, names", [
+    (IMDB, ["neg", "pos"]), (np.repeat(np.arange(4), 50), ["a", "b", "c", "d"]),
+    (AG, None)])
+def test_ag_news_settings_need_ag_news(setting, labels, names):
+  """Table 5 keeps Business (label 2 of AG News) whole; on another corpus
+  agc/agm would cut whatever class has its id, or none."""
+  with pytest.raises(ValueError, match=rf"{setting}.*AG News"):
+    subsets.apply_setting(labels, setting, label_names=names)
 
 
 def test_subset_command_writes_the_rows_it_selected(tmp_path, monkeypatch):
@@ -130,3 +153,18 @@ def test_subset_command_writes_the_rows_it_selected(tmp_path, monkeypatch):
   monkeypatch.setattr(json, "dump", broken_dump)
   assert cli.main(argv) == 2
   assert not list(tmp_path.glob("*.rows.json"))
+
+
+@pytest.mark.parametrize("setting", ["under:2", "agc1"])
+def test_subset_command_refuses_a_setting_of_another_corpus(tmp_path, capsys,
+                                                            setting):
+  from kwls_jax import cli
+  from kwls_jax.corpora import Corpus, write_jsonl
+  pool = tmp_path / "pool.jsonl.gz"
+  write_jsonl(pool, Corpus([f"text {i}" for i in range(80)],
+                           np.repeat(np.arange(2), 40), ["neg", "pos"]))
+  out = tmp_path / "train.jsonl.gz"
+  assert cli.main(["subset", str(pool), "--setting", setting, "--train-out",
+                   str(out), "--dev-out", str(tmp_path / "dev.jsonl.gz")]) == 2
+  assert f"setting {setting!r}" in capsys.readouterr().err
+  assert not out.exists()

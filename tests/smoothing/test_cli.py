@@ -172,3 +172,55 @@ def _tqdm_always_on(init):
     kwargs["disable"] = False
     init(self, *args, **kwargs)
   return wrapped
+
+
+def test_explain_into_a_closed_pipe_exits_quietly(tmp_path):
+  """`kwls explain ... | head -1` as with any Unix tool: status 0, no error."""
+  rows = [{"text": " ".join(f"w{c}x{i}" for i in range(j, j + 50)), "label": c}
+          for c in range(2) for j in range(0, 20_000, 50)]
+  inp = _write(tmp_path / "t.jsonl", rows)
+  proc = subprocess.run(
+      ["bash", "-o", "pipefail", "-c",
+       f"{sys.executable} -m kwls_jax explain {inp} --top 20000 | head -1"],
+      capture_output=True, text=True, check=False)
+  assert proc.returncode == 0, proc.stderr
+  assert proc.stdout.startswith("# top 20000 keywords")
+  assert proc.stderr == ""
+
+
+def _fail_inside(monkeypatch):
+  """An internal error: a ValueError deep in the engine, not from the input."""
+  from kwls_jax.smoothing import api  # pylint: disable=g-import-not-at-top
+
+  def broken(*args, **kwargs):
+    raise ValueError("operands could not be broadcast together")
+
+  monkeypatch.setattr(api, "from_counts", broken)
+
+
+@pytest.mark.parametrize("debug", [["--debug"], []])
+def test_errors_show_their_traceback_in_debug_mode(tmp_path, monkeypatch,
+                                                   capsys, debug):
+  """One line by default; the traceback with --debug or KWLS_DEBUG=1."""
+  _fail_inside(monkeypatch)
+  inp = _write(tmp_path / "t.jsonl", ROWS)
+  argv = [*debug, "explain", str(inp)]
+  monkeypatch.delenv("KWLS_DEBUG", raising=False)
+  assert cli.main(argv) == 2
+  err = capsys.readouterr().err
+  assert "operands could not be broadcast" in err
+  assert ("Traceback" in err) == bool(debug)
+  assert ("in broken" in err) == bool(debug)
+  monkeypatch.setenv("KWLS_DEBUG", "1")
+  assert cli.main(argv) == 2
+  err = capsys.readouterr().err
+  assert "Traceback" in err and "in broken" in err
+
+
+def test_unexpected_errors_keep_their_traceback(tmp_path, monkeypatch):
+  """Errors that are not about the input (here a TypeError) propagate."""
+  from kwls_jax.smoothing import api  # pylint: disable=g-import-not-at-top
+  monkeypatch.setattr(api, "from_counts", lambda *a, **k: None)
+  inp = _write(tmp_path / "t.jsonl", ROWS)
+  with pytest.raises((TypeError, AttributeError)):
+    cli.main(["explain", str(inp)])

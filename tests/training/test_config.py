@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import pathlib
 
 import pytest
 
 from kwls_jax import cli
 from kwls_jax.training import config as config_lib
 from kwls_jax.training.config import ConfigError
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
 def _base(tmp_path):
@@ -108,3 +111,39 @@ def test_failed_run_leaves_no_empty_run_dir(tmp_path, capsys):
   run_dir.mkdir(parents=True)
   assert cli.main(["train", str(path), "--run-dir", str(run_dir)]) == 2
   assert run_dir.is_dir()
+
+
+RUN_CONFIGS = sorted(REPO.glob("experiments/train_*.yaml"))
+
+
+@pytest.mark.parametrize("path", RUN_CONFIGS, ids=lambda p: p.name)
+def test_run_configs_are_yaml_with_their_command_in_a_comment(path):
+  """Each run config loads as it stands and its header names the command."""
+  text = path.read_text()
+  assert f"kwls train experiments/{path.name}" in text.split("\nname:")[0]
+  sets = [] if "data" in config_lib.read_file(path) else [
+      "data.train=train.jsonl.gz", "data.test=test.jsonl.gz"]
+  assert config_lib.load(path, sets).model.name == "textcnn"
+
+
+def test_json_configs_still_load_and_may_carry_a_comment(tmp_path):
+  """A JSON config, its "_comment" key included (JSON has no comments), is the
+  same run as its YAML twin; in YAML "_comment" is an unknown field."""
+  values = {**_base(tmp_path), "method": "kwls", "epochs": 2}
+  path = tmp_path / "c.json"
+  path.write_text(json.dumps({"_comment": "kwls train c.json", **values}))
+  twin = tmp_path / "c.yaml"
+  twin.write_text(json.dumps(values))  # JSON is YAML
+  assert config_lib.load(path) == config_lib.load(twin)
+  assert "_comment" not in config_lib.to_dict(config_lib.load(path))
+  twin.write_text(json.dumps({"_comment": "x", **values}))
+  with pytest.raises(ConfigError, match=r"unknown field\(s\) \['_comment'\]"):
+    config_lib.load(twin)
+
+
+def test_kwls_train_reads_yaml(tmp_path, capsys):
+  path = tmp_path / "c.yaml"
+  path.write_text(f"# a comment\nepochs: -1\ndata: {json.dumps(_base(tmp_path)['data'])}\n")
+  assert cli.main(["train", str(path)]) == 2
+  assert capsys.readouterr().err.strip() == (
+      "kwls train: error: epochs must be >= 1, got -1")

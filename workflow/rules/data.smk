@@ -3,9 +3,9 @@
 
 rule corpus:
     output:
-        WORK + "/corpora/{dataset}/{part}.jsonl.gz",
+        os.path.join(WORK, "corpora/{dataset}/{part}.jsonl.gz"),
     log:
-        WORK + "/logs/corpus/{dataset}.{part}.log",
+        os.path.join(WORK, "logs/corpus/{dataset}.{part}.log"),
     params:
         split=lambda w: DATASETS[w.dataset][w.part],
     shell:
@@ -15,12 +15,12 @@ rule corpus:
 
 rule subset:
     input:
-        WORK + "/corpora/{dataset}/pool.jsonl.gz",
+        os.path.join(WORK, "corpora/{dataset}/pool.jsonl.gz"),
     output:
-        train=WORK + "/data/{dataset}/{setting}/fold{fold}/train.jsonl.gz",
-        dev=WORK + "/data/{dataset}/{setting}/fold{fold}/dev.jsonl.gz",
+        train=os.path.join(WORK, "data/{dataset}/{setting}/fold{fold}/train.jsonl.gz"),
+        dev=os.path.join(WORK, "data/{dataset}/{setting}/fold{fold}/dev.jsonl.gz"),
     log:
-        WORK + "/logs/subset/{dataset}.{setting}.fold{fold}.log",
+        os.path.join(WORK, "logs/subset/{dataset}.{setting}.fold{fold}.log"),
     params:
         k=config["k"],
     shell:

@@ -5,21 +5,27 @@ rule report:
     input:
         runs=ALL_RUNS,
     output:
-        md=REPORT + "/table.md",
-        tex=REPORT + "/table.tex",
-        csv=REPORT + "/table.csv",
-        runs=REPORT + "/runs.csv",
-        metrics=REPORT + "/metrics.md",
-        calibration=REPORT + "/calibration.png",
-        figures=[REPORT + f"/{f}.png" for f in FIGURES],
+        md=os.path.join(REPORT, "table.md"),
+        tex=os.path.join(REPORT, "table.tex"),
+        csv=os.path.join(REPORT, "table.csv"),
+        runs=os.path.join(REPORT, "runs.csv"),
+        metrics=os.path.join(REPORT, "metrics.md"),
+        calibration=os.path.join(REPORT, "calibration.png"),
+        figures=[os.path.join(REPORT, f"{f}.png") for f in plan.figures(config)],
     log:
-        WORK + "/logs/report.log",
+        os.path.join(WORK, "logs/report.log"),
     params:
         run_dirs=lambda w, input: " ".join(os.path.dirname(p) for p in input.runs),
-        flags=REPORT_FLAGS,
+        experiment=EXPERIMENT,
+        out_dir=lambda w, output: os.path.dirname(output.md),
+        flags=plan.report_flags(config, ALL_RUNS, plan.rerun_command(
+            REPO, workflow.config_settings.configfiles,
+            workflow.config_settings.config,
+            "" if config.get("data_dir") else DATA_DIR)),
     shell:
         "python -m kwls_jax.reporting.report {params.run_dirs} "
-        "--experiment {EXPERIMENT} --out-dir {REPORT} {params.flags} > {log} 2>&1"
+        "--experiment {params.experiment} --out-dir {params.out_dir} {params.flags} "
+        "> {log} 2>&1"
 
 
 # The report is built in work/ and copied to results/ (committed): a fresh
@@ -28,6 +34,8 @@ rule publish:
     input:
         rules.report.output,
     output:
-        touch(WORK + "/published"),
+        touch(os.path.join(WORK, "published")),
+    params:
+        results=RESULTS,
     shell:
-        "mkdir -p {RESULTS} && cp {input} {RESULTS}/"
+        "mkdir -p {params.results} && cp {input} {params.results}/"

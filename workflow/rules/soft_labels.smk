@@ -3,20 +3,16 @@
 
 rule soft_labels:
     input:
-        WORK + "/data/{dataset}/{setting}/fold{fold}/train.jsonl.gz",
+        os.path.join(WORK, "data/{dataset}/{setting}/fold{fold}/train.jsonl.gz"),
     output:
-        WORK + "/soft/{dataset}/{setting}/fold{fold}/{method}.npy",
+        os.path.join(WORK, "soft/{dataset}/{setting}/fold{fold}/{method}.npy"),
     wildcard_constraints:
         method=r"(classic|tfidf|kwls)(@[A-Za-z0-9_.+-]+)?",
     log:
-        WORK + "/logs/soft/{dataset}.{setting}.fold{fold}.{method}.log",
+        os.path.join(WORK, "logs/soft/{dataset}.{setting}.fold{fold}.{method}.log"),
     params:
-        base=lambda w: split_method(w.method)[0],
-        hp=lambda w: " ".join(
-            f"--{k} {v}" for k, v in {
-                **SMOOTHING,
-                **{key.split(".")[1]: v for key, v in split_method(w.method)[1].items()
-                   if key.startswith("smoothing.")}}.items()),
+        base=lambda w: plan.split_method(w.method)[0],
+        hp=lambda w: plan.soft_label_flags(config, w.method),
     shell:
         "kwls soft-labels {input} --out {output} --method {params.base} "
         "{params.hp} 2> {log}"

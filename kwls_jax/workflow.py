@@ -1,0 +1,269 @@
+"""The plan of the Snakemake workflow (Snakefile, workflow/rules/): run names,
+paths, shell flags and the checks made before any job, as pure functions of
+the experiment's config dict.
+
+Wildcards (`w`) are mappings of the rule's wildcard names (dataset, setting,
+fold, seed, model, method) to their values; a rule passes `dict(w.items())`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import shlex
+from typing import Mapping, Sequence
+
+# The sweep: soft-label methods run once per combination of the listed values,
+# named in the method wildcard (kwls@k1-1.2_b-0.75_k2-2_a-1); none and distill
+# do not depend on them and run once.
+SWEPT = ("kwls", "tfidf", "classic")
+HP_KEYS = (("k1", "smoothing.k1"), ("b", "smoothing.b"), ("k2", "smoothing.k2"),
+           ("a", "alpha"))
+RUN_KEYS = ("dataset", "setting", "fold", "seed", "model", "method")
+
+
+class PlanError(ValueError):
+  """A config the workflow refuses before any job; the message names the key."""
+
+
+def work_dir(config: Mapping) -> str:
+  """work/<experiment>: the intermediate files of an experiment."""
+  return f"work/{config['experiment']}"
+
+
+def runs_dir(config: Mapping) -> str:
+  return f"{work_dir(config)}/runs"
+
+
+def sweep_tags(config: Mapping) -> list[str]:
+  """One tag per combination of the sweep's values; [] without a sweep."""
+  grid = config.get("sweep") or {}
+  smoothing = config["smoothing"]
+  base = {"k1": smoothing["k1"], "b": smoothing["b"], "k2": smoothing["k2"],
+          "a": config.get("train", {}).get("alpha", 1.0)}
+  values = [grid.get({"a": "alpha"}.get(k, k), [base[k]]) for k, _ in HP_KEYS]
+  return ["_".join(f"{k}-{v:g}" for (k, _), v in zip(HP_KEYS, combo))
+          for combo in itertools.product(*values)] if grid else []
+
+
+def method_names(config: Mapping) -> list[str]:
+  """The method wildcard's values: swept methods once per sweep tag."""
+  tags = sweep_tags(config)
+  if not tags:
+    return list(config["methods"])
+  return [f"{m}@{t}" for m in config["methods"] if m in SWEPT for t in tags] + [
+      m for m in config["methods"] if m not in SWEPT]
+
+
+def soft_name(method: str) -> str:
+  """The soft-label file of a method: alpha (Eq. 9) does not change soft labels."""
+  base, _, tag = method.partition("@")
+  kept = [kv for kv in tag.split("_") if kv and not kv.startswith("a-")]
+  return base + ("@" + "_".join(kept) if kept else "")
+
+
+def split_method(method: str) -> tuple[str, dict[str, str]]:
+  """'kwls@k1-1.2_b-0.75_k2-2_a-1' -> ('kwls', {'smoothing.k1': '1.2', ...})."""
+  base, _, tag = method.partition("@")
+  keys = dict(HP_KEYS)
+  return base, {keys[k]: v for k, v in (kv.split("-", 1) for kv in tag.split("_"))
+                } if tag else {}
+
+
+def run_dir(config: Mapping, w: Mapping, **change) -> str:
+  """The run directory of wildcards `w`, some of them changed."""
+  v = {k: w[k] for k in RUN_KEYS}
+  v.update(change)
+  return (f"{runs_dir(config)}/{v['dataset']}/{v['setting']}/fold{v['fold']}/"
+          f"seed{v['seed']}/{v['model']}/{v['method']}")
+
+
+def all_runs(config: Mapping) -> list[str]:
+  """final.json of every run of the experiment, dataset by dataset."""
+  return [
+      run_dir(config, dict(zip(RUN_KEYS, (name, *combo)))) + "/final.json"
+      for d in config["datasets"]
+      for name in [d["name"]]
+      for combo in itertools.product(
+          d.get("settings", config["settings"]), config["folds"],
+          config["seeds"], config["models"], method_names(config))]
+
+
+def run_labels(paths: Sequence[str]) -> list[str]:
+  """A legend label per run: the parts of its path (dataset, setting, fold,
+  seed, model, method) in which the runs differ; the method alone if none."""
+  parts = [p.split("/")[-7:-1] for p in paths]
+  varying = [i for i in range(6) if len({q[i] for q in parts}) > 1] or [5]
+  return ["/".join(q[i] for i in varying) for q in parts]
+
+
+def rerun_command(repo: str, configfiles: Sequence[str], values: Mapping,
+                  env_data_dir: str = "") -> str:
+  """The command line that reruns an experiment, for the report: the config
+  files given (repository paths relative to it; default quick.yaml), every
+  --config value, and `env_data_dir` ($KWLS_DATA_DIR where no config sets
+  data_dir) as data_dir."""
+  inside = os.path.join(os.path.abspath(repo), "")
+  files = [os.path.relpath(f, repo) if os.path.abspath(f).startswith(inside)
+           else str(f) for f in configfiles]
+  values = dict(values)
+  if env_data_dir:
+    values["data_dir"] = env_data_dir
+  words = ["snakemake", "--cores", "all"]
+  for f in files or ["experiments/quick.yaml"]:
+    words += ["--configfile", f]
+  if values:
+    words += ["--config"] + [
+        f"{k}={v if isinstance(v, str) else json.dumps(v)}"
+        for k, v in values.items()]
+  return shlex.join(words)
+
+
+def figures(config: Mapping) -> list[str]:
+  """The figures the report draws besides the reliability diagram."""
+  return [f for f in ("figure1", "figure2") if config[f]]
+
+
+def report_flags(config: Mapping, runs: Sequence[str], command: str) -> str:
+  """The flags of `kwls_jax.reporting.report` for this experiment."""
+  project = config.get("wandb_project", "")
+  train = config.get("train", {})
+  return " ".join(
+      ([f"--table {config['table']}"] if config["table"] else [])
+      + (["--average-settings"] if config["average_settings"] else [])
+      + (["--figure1"] if config["figure1"] else [])
+      + ([f"--wandb-project {project} --wandb-dir {work_dir(config)}/wandb"]
+         if project else [])
+      + ([f"--switch-step {train['soft_label_start_step']}"]
+         if "soft_label_start_step" in train else [])
+      + (["--figure2"] + [f"{label}={os.path.dirname(p)}"
+                          for label, p in zip(run_labels(runs), runs)]
+         if config["figure2"] else [])
+      + ([f"--note {shlex.quote(config['note'])}"] if config["note"] else [])
+      + ["--command " + shlex.quote(command)])
+
+
+def soft_label_flags(config: Mapping, method: str) -> str:
+  """`kwls soft-labels` hyperparameters: the config's, a sweep's values winning."""
+  swept = {key.split(".")[1]: v for key, v in split_method(method)[1].items()
+           if key.startswith("smoothing.")}
+  return " ".join(f"--{k} {v}" for k, v in {**config["smoothing"], **swept}.items())
+
+
+def train_inputs(config: Mapping, w: Mapping) -> dict[str, str]:
+  """A run's data files, soft labels and, for LS-Distill, its teacher's
+  final.json (the same setting's run of method none)."""
+  work = work_dir(config)
+  data = f"{work}/data/{w['dataset']}/{w['setting']}/fold{w['fold']}"
+  inputs = {"train": f"{data}/train.jsonl.gz", "dev": f"{data}/dev.jsonl.gz",
+            "test": f"{work}/corpora/{w['dataset']}/test.jsonl.gz"}
+  method = split_method(w["method"])[0]
+  if method in SWEPT:
+    inputs["soft"] = (f"{work}/soft/{w['dataset']}/{w['setting']}/"
+                      f"fold{w['fold']}/{soft_name(w['method'])}.npy")
+  if method == "distill":
+    inputs["teacher"] = run_dir(config, w, method="none") + "/final.json"
+  return inputs
+
+
+def set_item(key: str, value) -> str:
+  """KEY=VALUE as `kwls train --set` reads it: a string as given, anything
+  else as JSON (true, [..], null; Python's True would arrive as a string)."""
+  if isinstance(value, str):
+    return f"{key}={value}"
+  if isinstance(value, (bool, list, dict)) or value is None:
+    return f"{key}={json.dumps(value)}"
+  return f"{key}={value}"
+
+
+def set_flag(key: str, value) -> str:
+  """--set KEY=VALUE, quoted for the shell."""
+  item = set_item(key, value)
+  return f"--set '{item}'" if "'" not in item else f"--set {shlex.quote(item)}"
+
+
+def train_flags(config: Mapping, w: Mapping, inputs: Mapping) -> str:
+  """The --set flags of a run: its name, model, method, data and W&B fields,
+  then the config's smoothing and train: values, then a sweep's values."""
+  experiment = config["experiment"]
+  flags = {"name": f"{experiment}-{w['dataset']}-{w['setting']}-f{w['fold']}-"
+                   f"s{w['seed']}-{w['model']}-{w['method']}",
+           "model.name": w["model"], "method": split_method(w["method"])[0],
+           "seed": w["seed"],
+           "data.train": inputs["train"], "data.dev": inputs["dev"],
+           "data.test": inputs["test"],
+           "wandb.project": config.get("wandb_project", ""),
+           "wandb.group": experiment,
+           "wandb.job_type": f"{w['dataset']}/{w['model']}/{w['method']}"}
+  flags.update({f"smoothing.{k}": v for k, v in config["smoothing"].items()})
+  if "soft" in inputs:
+    flags["soft_labels"] = inputs["soft"]
+  if "teacher" in inputs:
+    flags["teacher_run"] = os.path.dirname(inputs["teacher"])
+  flags.update(config.get("train", {}))
+  flags.update(split_method(w["method"])[1])  # a sweep's values win
+  return " ".join(set_flag(k, v) for k, v in flags.items())
+
+
+def run_meta(config: Mapping, w: Mapping) -> str:
+  """run.json of a run: what the report groups it by."""
+  return json.dumps({"experiment": config["experiment"],
+                     "dataset": w["dataset"], "setting": w["setting"],
+                     "fold": int(w["fold"]), "seed": int(w["seed"]),
+                     "model": w["model"], "method": w["method"]})
+
+
+def _label_names(name: str, data_dir: str) -> list[str] | None:
+  """A dataset's class names: data_dir's labels.json, else the registry's."""
+  from kwls_jax.corpora import jsonl, registry  # pylint: disable=g-import-not-at-top
+  path = os.path.join(data_dir, name, jsonl.LABELS_FILE) if data_dir else ""
+  if path and os.path.isfile(path):
+    return jsonl.read_label_names(path)
+  spec = registry.CORPORA.get(name)
+  return list(spec.label_names) if spec else None
+
+
+def check_before_any_job(config: Mapping, data_dir: str, train_base: str) -> None:
+  """What the schema cannot see, checked before the first job meets it:
+  data_dir is a folder, each dataset is a corpus we know or one of
+  data_dir's, its settings exist for it (under:C needs class C, agc/agm need
+  AG News), and the train: overrides are what `kwls train` accepts for each
+  model and method of the experiment. Raises PlanError."""
+  if data_dir and not os.path.isdir(data_dir):
+    raise PlanError(
+        f"data_dir {data_dir!r} is not a folder"
+        + ("" if os.path.isabs(data_dir) else
+           f" (relative to the working directory {os.getcwd()}, which "
+           "--directory sets; an absolute path avoids that)"))
+  from kwls_jax.corpora import registry, subsets  # pylint: disable=g-import-not-at-top
+  from kwls_jax.training import config as train_config  # pylint: disable=g-import-not-at-top
+
+  labelled = sorted(n for n, spec in registry.CORPORA.items()
+                    if spec.kind == "classification")
+  for d in config["datasets"]:
+    name = d["name"]
+    if name not in labelled and not (
+        data_dir and os.path.isdir(os.path.join(data_dir, name))):
+      raise PlanError(
+          f"datasets: {name!r} is neither a labelled corpus we know "
+          f"({', '.join(labelled)}) nor a folder in data_dir "
+          f"({data_dir or 'not set'})")
+    names = _label_names(name, data_dir)
+    for setting in d.get("settings", config["settings"]):
+      try:
+        subsets.check_setting(setting, len(names) if names else None, names)
+      except ValueError as e:
+        raise PlanError(f"datasets: {name!r}: {e}") from None
+
+  for model in config["models"]:
+    for method in sorted({split_method(m)[0] for m in method_names(config)}):
+      flags = {"model.name": model, "method": method,
+               "data.train": "train.jsonl.gz", "data.test": "test.jsonl.gz",
+               "teacher_run": "teacher" if method == "distill" else ""}
+      flags.update({f"smoothing.{k}": v for k, v in config["smoothing"].items()})
+      flags.update(config.get("train", {}))
+      try:
+        train_config.load(train_base, [set_item(k, v) for k, v in flags.items()])
+      except train_config.ConfigError as e:
+        raise PlanError(f"train: {e} (model {model}, method {method})") from None

@@ -1,0 +1,218 @@
+"""The workflow's plan (kwls_jax/workflow.py) without Snakemake: run names,
+paths and flags, and the checks made before any job."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import shlex
+
+import pytest
+import yaml
+from snakemake.utils import validate
+
+from kwls_jax import workflow as plan
+from kwls_jax.corpora import registry, subsets
+from kwls_jax.training import config as train_config
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+SCHEMA = str(REPO / "workflow" / "schemas" / "config.schema.yaml")
+TRAIN_BASE = str(REPO / "experiments" / "train_base.yaml")
+
+
+def _config(**change) -> dict:
+  """An experiment config with the schema's defaults filled in."""
+  config = {"experiment": "x",
+            "datasets": [{"name": "ag_news", "pool": "test[:75%]",
+                          "test": "test[75%:]"}],
+            "settings": ["balanced"], "folds": [0], "seeds": [0],
+            "models": ["textcnn"], "methods": ["none", "kwls", "distill"],
+            **change}
+  validate(config, SCHEMA)
+  return config
+
+
+def _w(**change) -> dict:
+  return {"dataset": "ag_news", "setting": "under0", "fold": "1", "seed": "2",
+          "model": "lstm", "method": "kwls", **change}
+
+
+def _sets(flags: str) -> dict:
+  """--set KEY=VALUE words of a shell string, as `kwls train` receives them."""
+  words = shlex.split(flags)
+  assert words[::2] == ["--set"] * (len(words) // 2)
+  return dict(w.split("=", 1) for w in words[1::2])
+
+
+def test_sweep_tags_are_the_grid_and_read_back():
+  config = _config(sweep={"k1": [1.2, 2.0], "alpha": [0.5, 1.0, 2.0]})
+  tags = plan.sweep_tags(config)
+  assert len(tags) == len(set(tags)) == 6
+  read = [plan.split_method(f"kwls@{t}")[1] for t in tags]
+  assert {(r["smoothing.k1"], r["alpha"]) for r in read} == {
+      (k1, a) for k1 in ("1.2", "2") for a in ("0.5", "1", "2")}
+  # Values not swept are the config's own.
+  assert {r["smoothing.b"] for r in read} == {f"{config['smoothing']['b']:g}"}
+  assert plan.sweep_tags(_config()) == []
+
+
+def test_method_names_sweep_only_the_soft_label_methods():
+  config = _config(sweep={"k1": [1.0, 2.0]})
+  names = plan.method_names(config)
+  assert [n for n in names if "@" not in n] == ["none", "distill"]
+  assert sorted({plan.split_method(n)[0] for n in names if "@" in n}) == ["kwls"]
+  assert len(names) == 2 + 2
+  assert plan.method_names(_config()) == ["none", "kwls", "distill"]
+
+
+def test_soft_labels_are_shared_by_runs_that_differ_in_alpha():
+  tags = plan.sweep_tags(_config(sweep={"alpha": [0.5, 1.0]}))
+  assert len({plan.soft_name(f"tfidf@{t}") for t in tags}) == 1
+  assert "a-" not in plan.soft_name(f"tfidf@{tags[0]}")
+  assert plan.soft_name("kwls") == "kwls"
+
+
+def test_run_dir_and_all_runs():
+  config = _config(settings=["balanced", "under0"], seeds=[0, 1])
+  config["datasets"].append({"name": "imdb", "pool": "train", "test": "test",
+                             "settings": ["under1"]})
+  runs = plan.all_runs(config)
+  assert len(runs) == len(set(runs)) == (2 + 1) * 2 * 3
+  assert plan.run_dir(config, _w(), method="none") == (
+      "work/x/runs/ag_news/under0/fold1/seed2/lstm/none")
+  assert {r.split("/")[4] for r in runs if "/imdb/" in r} == {"under1"}
+  assert all(r.startswith("work/x/runs/") and r.endswith("/final.json")
+             for r in runs)
+
+
+def test_run_labels_name_what_sets_runs_apart():
+  runs = plan.all_runs(_config(models=["textcnn", "lstm"]))
+  labels = plan.run_labels(runs)
+  assert len(set(labels)) == len(runs)
+  assert all(len(label.split("/")) == 2 for label in labels)  # model/method
+  assert plan.run_labels(runs[:1]) == ["none"]
+
+
+def test_rerun_command_reads_back(tmp_path):
+  command = plan.rerun_command(
+      str(REPO), [str(REPO / "experiments" / "table2.yaml"),
+                  str(tmp_path / "mine.yaml")],
+      {"note": "it's", "folds": [0, 1]}, env_data_dir="/data")
+  assert shlex.split(command) == [
+      "snakemake", "--cores", "all", "--configfile", "experiments/table2.yaml",
+      "--configfile", str(tmp_path / "mine.yaml"), "--config", "note=it's",
+      "folds=[0, 1]", "data_dir=/data"]
+  assert "--configfile experiments/quick.yaml" in plan.rerun_command(
+      str(REPO), [], {})
+
+
+def test_report_flags_read_back():
+  config = _config(figure2=True, note="it's small", table="table2",
+                   train={"soft_label_start_step": 5})
+  runs = plan.all_runs(config)
+  words = shlex.split(plan.report_flags(config, runs, "snakemake -n"))
+  assert words[words.index("--note") + 1] == "it's small"
+  assert words[words.index("--command") + 1] == "snakemake -n"
+  assert words[words.index("--switch-step") + 1] == "5"
+  assert words[words.index("--table") + 1] == "table2"
+  figure2 = words[words.index("--figure2") + 1:words.index("--note")]
+  assert [item.split("=", 1)[1] for item in figure2] == [
+      os.path.dirname(r) for r in runs]
+  assert "--figure1" not in words and "--wandb-project" not in words
+
+
+@pytest.mark.parametrize("value", [
+    "it's", True, None, ["a", "it's"], {"k": 1}, 2e-5, 3])
+def test_set_flag_reaches_kwls_train_as_the_yaml_value(value):
+  (key, text), = _sets(plan.set_flag("x", value)).items()
+  assert key == "x"
+  assert train_config.apply_overrides({}, [f"x={text}"])["x"] == value
+
+
+def test_train_inputs_and_flags():
+  config = _config(train={"epochs": 1, "smoothing.k1": 1.0},
+                   sweep={"k1": [1.5]}, wandb_project="p")
+  w = _w(method=plan.method_names(config)[0])
+  inputs = plan.train_inputs(config, w)
+  assert inputs["soft"].endswith(f"/{plan.soft_name(w['method'])}.npy")
+  assert "teacher" not in inputs
+  sets = _sets(plan.train_flags(config, w, inputs))
+  assert sets["smoothing.k1"] == "1.5"  # the sweep's value wins over train:
+  assert sets["epochs"] == "1" and sets["method"] == "kwls"
+  assert sets["soft_labels"] == inputs["soft"]
+  assert sets["data.train"] == inputs["train"] and "teacher_run" not in sets
+  assert sets["wandb.project"] == "p"
+  distill = plan.train_inputs(config, _w(method="distill"))
+  assert "soft" not in distill
+  assert distill["teacher"] == plan.run_dir(
+      config, _w(method="none")) + "/final.json"
+  sets = _sets(plan.train_flags(config, _w(method="distill"), distill))
+  assert sets["teacher_run"] == plan.run_dir(config, _w(method="none"))
+  assert json.loads(plan.run_meta(config, w))["fold"] == 1
+
+
+def test_soft_label_flags_take_a_sweeps_values():
+  config = _config(sweep={"b": [0.5]})
+  method = next(m for m in plan.method_names(config) if "@" in m)
+  words = shlex.split(plan.soft_label_flags(config, method))
+  flags = dict(zip(words[::2], words[1::2]))
+  assert flags["--b"] == "0.5"
+  assert float(flags["--k1"]) == config["smoothing"]["k1"]
+  assert flags["--tokenizer"] == config["smoothing"]["tokenizer"]
+
+
+@pytest.mark.parametrize("name", sorted(
+    p.name for p in (REPO / "experiments").glob("*.yaml")
+    if not p.name.startswith("train_")))  # train_*.yaml: `kwls train` configs
+def test_every_experiment_passes_the_check(name):
+  config = yaml.safe_load((REPO / "experiments" / name).read_text())
+  validate(config, SCHEMA)
+  plan.check_before_any_job(config, "", TRAIN_BASE)
+
+
+def _folder(tmp_path, names) -> str:
+  (tmp_path / "mine").mkdir()
+  (tmp_path / "mine" / "labels.json").write_text(json.dumps(names))
+  return str(tmp_path)
+
+
+@pytest.mark.parametrize("dataset, settings, names, message", [
+    ("imdb", ["under2"], None, "'imdb': setting 'under2': class 2 does not"),
+    ("imdb", ["agc1"], None, "'imdb': setting 'agc1': defined on AG News"),
+    ("ag_news", ["balanced", "under4"], None, "'ag_news': setting 'under4'"),
+    ("mine", ["agm3"], ["a", "b", "c", "d"], "'mine': setting 'agm3'"),
+])
+def test_settings_a_dataset_lacks_are_refused(tmp_path, dataset, settings,
+                                              names, message):
+  data_dir = _folder(tmp_path, names) if names else ""
+  config = _config(datasets=[{"name": dataset, "pool": "train",
+                              "test": "test", "settings": settings}])
+  with pytest.raises(plan.PlanError, match=message):
+    plan.check_before_any_job(config, data_dir, TRAIN_BASE)
+
+
+def test_settings_of_the_dataset_pass(tmp_path):
+  config = _config(datasets=[
+      {"name": "mine", "pool": "train", "test": "test",
+       "settings": ["under0", "agc3", "agm10"]}])
+  plan.check_before_any_job(
+      config, _folder(tmp_path, list(subsets.AG_NEWS_LABELS)), TRAIN_BASE)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"train": {"epoch": 3}}, r"train: .*unknown field\(s\) \['epoch'\]"),
+    ({"models": ["bert"], "train": {"model.dtype": "fp8"}},
+     r"model.dtype .* \(model bert"),
+    ({"datasets": [{"name": "imbd", "pool": "train", "test": "test"}]},
+     "'imbd' is neither a labelled corpus"),
+])
+def test_mistakes_are_refused(change, message):
+  with pytest.raises(plan.PlanError, match=message):
+    plan.check_before_any_job(_config(**change), "", TRAIN_BASE)
+  with pytest.raises(plan.PlanError, match="'/no/such' is not a folder"):
+    plan.check_before_any_job(_config(), "/no/such", TRAIN_BASE)
+  assert "squad" in registry.CORPORA  # a corpus without labels ...
+  with pytest.raises(plan.PlanError, match="'squad' is neither"):
+    plan.check_before_any_job(_config(datasets=[
+        {"name": "squad", "pool": "dev", "test": "dev"}]), "", TRAIN_BASE)
