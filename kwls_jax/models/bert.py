@@ -17,10 +17,6 @@ import jax
 from jax import lax
 import jax.numpy as jnp
 
-from kwls_jax.models import attention_kernel
-from kwls_jax.models import dropout as dropout_lib
-from kwls_jax.models import hash_dropout
-
 
 @jax.custom_vjp
 def gelu(x):
@@ -29,8 +25,8 @@ def gelu(x):
   Autodiff of jax.nn.gelu keeps three tensors of x's size (the output, erfc
   and a scaled x) for the backward pass; this keeps x and recomputes
   Phi(x) + x * phi(x) there, in float32: for BERT-base at batch 64 x 128 on
-  an H100, 1.2 GiB fewer temporary bytes and 0.6 GB less memory traffic per
-  step (results/benchmarks/gpu_compile_h100.md).
+  a CPU, 23 % less temporary memory per step
+  (results/benchmarks/gelu_backward_cpu.md).
   """
   return jax.nn.gelu(x, approximate=False)
 
@@ -57,18 +53,7 @@ _ACTIVATIONS = {
 }
 
 
-REMAT_POLICIES = {
-    "none": None,
-    "dots": jax.checkpoint_policies.dots_saveable,
-    "dots_no_batch": jax.checkpoint_policies.dots_with_no_batch_dims_saveable,
-    "nothing": jax.checkpoint_policies.nothing_saveable,
-}
-
-
-ATTENTION_IMPLS = ("einsum", "pallas", "xla", "cudnn")
-# BertConfig.dropout_draws: the dropout layer each name builds ("auto" picks).
-_DROPOUTS = {"bits16": dropout_lib.Dropout, "hash": hash_dropout.Dropout,
-             "nnx": nnx.Dropout}
+ATTENTION_IMPLS = ("einsum", "xla", "cudnn")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,39 +74,14 @@ class BertConfig:
   layer_norm_eps: float = 1e-12
   pad_token_id: int = 0
   # "einsum": explicit softmax with attention dropout (as in BERT);
-  # "pallas": the same in one fused kernel (attention_kernel.py; Triton on
-  # GPUs, interpreted on a CPU), its dropout mask a hash of the position;
   # "xla" / "cudnn": jax.nn.dot_product_attention, no attention dropout;
   # "cudnn" assumes right padding (it takes key lengths, not a mask).
   attention_impl: str = "einsum"
-  # Dropout masks: "bits16" (dropout.py: 16-bit draws, four per threefry
-  # call), "nnx" (nnx.Dropout: one float32 uniform, one threefry call, per
-  # element), "hash" (hash_dropout.py: a hash of the element's position, no
-  # random numbers stored; the masks of attention_impl "pallas") or "auto":
-  # the fastest measured where the model is built: hash on a CPU (1.08x
-  # bits16 and 1.23x nnx for MiniLM-L6, 1.04x bits16 for BERT-base), nnx on
-  # a GPU (H100: bits16 1.3-4 % slower; hash not measured yet; TPU
-  # unmeasured); see results/benchmarks/.
-  dropout_draws: str = "auto"
-  # Query, key and value projections as one [H, 3H] matmul (same parameters).
-  fused_qkv: bool = True
-  # What each layer keeps for the backward pass (jax.checkpoint policy):
-  # "none" (everything autodiff saves), "dots" (matmul outputs; layer norms,
-  # GELU, softmax and dropout masks are recomputed), "dots_no_batch" (weight
-  # matmul outputs only) or "nothing" (the layer input; all recomputed). On
-  # a CPU it saves memory only with XLA_FLAGS=
-  # --xla_cpu_enable_concurrency_optimized_scheduler=false (README).
-  remat: str = "none"
 
   def __post_init__(self):
     if self.attention_impl not in ATTENTION_IMPLS:
       raise ValueError(f"unsupported attention_impl {self.attention_impl!r}: "
                        f"one of {ATTENTION_IMPLS}")
-    if self.dropout_draws not in ("auto", *_DROPOUTS):
-      raise ValueError(f"unsupported dropout_draws {self.dropout_draws!r}")
-    if self.remat not in REMAT_POLICIES:
-      raise ValueError(f"unsupported remat {self.remat!r}: "
-                       f"one of {sorted(REMAT_POLICIES)}")
 
   @classmethod
   def from_dict(cls, values: dict[str, Any]) -> "BertConfig":
@@ -168,20 +128,9 @@ def _dense(n_in, n_out, config, dtype, param_dtype, rngs):
       rngs=rngs)
 
 
-def dropout_draws(config: BertConfig, backend: str | None = None) -> str:
-  """config.dropout_draws, "auto" resolved for backend (default: JAX's)."""
-  if config.dropout_draws != "auto":
-    return config.dropout_draws
-  return "hash" if (backend or jax.default_backend()) == "cpu" else "nnx"
-
-
-
-def _dropout(rate, config, rngs):
-  return _DROPOUTS[dropout_draws(config)](rate, rngs=rngs)
-
-
 def _fused_dense(x, layers):
-  """The outputs of several nnx.Linear layers on x as one matmul, joined."""
+  """The outputs of several nnx.Linear layers on x as one matmul, joined
+  (q, k and v: one [H, 3H] matmul, the parameters kept as three layers)."""
   kernel = jnp.concatenate([l.kernel[...] for l in layers], axis=-1)
   bias = jnp.concatenate([l.bias[...] for l in layers], axis=-1)
   x, kernel, bias = nnx.nn.dtypes.promote_dtype((x, kernel, bias),
@@ -222,7 +171,7 @@ class BertEmbeddings(nnx.Module):
     self.position_embeddings = embed(config.max_position_embeddings)
     self.token_type_embeddings = embed(config.type_vocab_size)
     self.layer_norm = _norm(config, dtype, param_dtype, rngs)
-    self.dropout = _dropout(config.hidden_dropout_prob, config, rngs)
+    self.dropout = nnx.Dropout(config.hidden_dropout_prob, rngs=rngs)
 
   def __call__(self, input_ids, token_type_ids, *, deterministic=None):
     positions = jnp.arange(input_ids.shape[-1])[None, :]
@@ -243,40 +192,20 @@ class BertSelfAttention(nnx.Module):
     self.num_heads = config.num_attention_heads
     self.head_dim = config.head_dim
     self.impl = config.attention_impl
-    self.fused_qkv = config.fused_qkv
     self.query = _dense(h, h, config, dtype, param_dtype, rngs)
     self.key = _dense(h, h, config, dtype, param_dtype, rngs)
     self.value = _dense(h, h, config, dtype, param_dtype, rngs)
-    # The fused kernel draws hash_dropout's masks itself, from this layer's
-    # seed (same state as every dropout layer).
-    rate = config.attention_probs_dropout_prob
-    self.dropout = (hash_dropout.Dropout(rate, rngs=rngs)
-                    if self.impl == "pallas" else _dropout(rate, config, rngs))
+    self.dropout = nnx.Dropout(config.attention_probs_dropout_prob, rngs=rngs)
 
   def __call__(self, x, mask, *, deterministic=None):
     b, t, _ = x.shape
     split = lambda y: y.reshape(b, t, self.num_heads, self.head_dim)
-    if self.impl == "pallas":
-      seed = self.dropout.mask_seed(deterministic)  # None: no dropout
-      rate = 0.0 if seed is None else self.dropout.rate
-    if self.fused_qkv:
-      qkv = _fused_dense(x, [self.query, self.key, self.value])
-      if self.impl == "pallas":
-        # The kernel reads q, k, v in place from the fused projection's
-        # output ([q | k | v] along the features: [B, T, 3, N, D]).
-        out = attention_kernel.fused_attention_qkv(
-            qkv.reshape(b, t, 3, self.num_heads, self.head_dim), mask, seed,
-            rate)
-        return out.reshape(b, t, -1)
-      q, k, v = map(split, jnp.split(qkv, 3, axis=-1))
-    else:
-      q, k, v = split(self.query(x)), split(self.key(x)), split(self.value(x))
+    qkv = _fused_dense(x, [self.query, self.key, self.value])
+    q, k, v = map(split, jnp.split(qkv, 3, axis=-1))
     if self.impl == "einsum":
       out = einsum_attention(
           q, k, v, mask,
           lambda probs: self.dropout(probs, deterministic=deterministic))
-    elif self.impl == "pallas":
-      out = attention_kernel.fused_attention(q, k, v, mask, seed, rate)
     elif self.impl == "cudnn":
       lengths = jnp.sum(mask, axis=-1, dtype=jnp.int32)
       out = jax.nn.dot_product_attention(
@@ -300,7 +229,7 @@ class BertLayer(nnx.Module):
     self.intermediate = _dense(h, f, config, dtype, param_dtype, rngs)
     self.output = _dense(f, h, config, dtype, param_dtype, rngs)
     self.output_norm = _norm(config, dtype, param_dtype, rngs)
-    self.dropout = _dropout(config.hidden_dropout_prob, config, rngs)
+    self.dropout = nnx.Dropout(config.hidden_dropout_prob, rngs=rngs)
     self.activation = _ACTIVATIONS[config.hidden_act]
 
   def __call__(self, x, mask, *, deterministic=None):
@@ -336,12 +265,8 @@ class BertModel(nnx.Module):
       token_type_ids = jnp.zeros_like(input_ids)
     mask = jnp.asarray(attention_mask).astype(bool)
     x = self.embeddings(input_ids, token_type_ids, deterministic=deterministic)
-    apply = lambda layer, x, mask: layer(x, mask, deterministic=deterministic)
-    policy = REMAT_POLICIES[self.config.remat]
-    if policy is not None:  # the backward pass recomputes what it does not save
-      apply = nnx.remat(apply, policy=policy)
     for layer in self.layers:
-      x = apply(layer, x, mask)
+      x = layer(x, mask, deterministic=deterministic)
     pooled = None if self.pooler is None else jnp.tanh(self.pooler(x[:, 0]))
     return BertOutput(x, pooled)
 
@@ -356,7 +281,7 @@ class BertClassifier(nnx.Module):
                           param_dtype=param_dtype)
     rate = (config.hidden_dropout_prob if classifier_dropout is None
             else classifier_dropout)
-    self.dropout = _dropout(rate, config, rngs)
+    self.dropout = nnx.Dropout(rate, rngs=rngs)
     self.classifier = _dense(config.hidden_size, num_labels, config, dtype,
                              param_dtype, rngs)
 

@@ -1,14 +1,12 @@
 """The jitted train and eval steps, data parallel over a 1-D 'data' mesh.
 
-The model and optimizer state travel as a flat list of arrays (as in
-benchmarks/gpu_bert_throughput.py): jit's C++ fast path then dispatches a step
-in well under a millisecond. The batch is sharded over the mesh, the state is
-replicated; with one device it is the plain single-device step.
+The model and optimizer state travel as a flat list of arrays: jit's C++ fast
+path then dispatches a step in well under a millisecond. The batch is sharded
+over the mesh, the state is replicated; with one device it is the plain
+single-device step.
 """
 
 from __future__ import annotations
-
-import contextlib
 
 from flax import nnx
 import jax
@@ -30,17 +28,6 @@ def replicated(mesh: Mesh) -> NamedSharding:
 
 def data_sharded(mesh: Mesh) -> NamedSharding:
   return NamedSharding(mesh, P("data"))
-
-
-def mesh_context(mesh: Mesh):
-  """The mesh as the tracing context of a step, when it has several devices.
-
-  Model code that XLA cannot partition by itself (the Pallas attention
-  kernel) reads it to run per device with shard_map.
-  """
-  if mesh.devices.size == 1:
-    return contextlib.nullcontext()
-  return jax.sharding.use_abstract_mesh(mesh.abstract_mesh)
 
 
 def split_heads(logits, two_head: bool):
@@ -71,9 +58,8 @@ def make_train_step(graphdef, treedef, mesh: Mesh, two_head: bool = False):
                             hyper["start_step"])
 
     def loss_fn(model):
-      with mesh_context(mesh):
-        outputs = model(batch["input_ids"], batch["attention_mask"],
-                        deterministic=False)
+      outputs = model(batch["input_ids"], batch["attention_mask"],
+                      deterministic=False)
       logits, soft_logits = split_heads(outputs, two_head)
       if two_head:
         return loss_lib.eq9_two_head_loss(
@@ -97,9 +83,8 @@ def make_eval_step(graphdef, treedef, mesh: Mesh, two_head: bool = False):
   def eval_step(leaves, batch):
     """Logits of a batch."""
     model, _ = nnx.merge(graphdef, jax.tree.unflatten(treedef, leaves))
-    with mesh_context(mesh):
-      logits = model(batch["input_ids"], batch["attention_mask"],
-                     deterministic=True)
+    logits = model(batch["input_ids"], batch["attention_mask"],
+                   deterministic=True)
     return split_heads(logits, two_head)[0].astype(jnp.float32)
 
   return jax.jit(eval_step, in_shardings=(rep, shard), out_shardings=shard)

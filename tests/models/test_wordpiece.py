@@ -9,7 +9,11 @@ import tokenizers
 from kwls_jax.models import wordpiece
 
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat", "sat",
-         "on", "mat", "##s", ".", "cafe"]
+         "on", "mat", "##s", ".", "cafe", ",", "!", "un", "##aff", "##able",
+         "\u4e2d", "\u6587", "naive", "'", "zo", "##e", "##ve", "a", "##i"]
+TEXTS = ["The cats sat on the mat.", "Café", "", "  ", "unaffable, un-aff!",
+         "\u4e2d\u6587cat", "Zoë's naïve cat" * 6, "cats\tsat\non THE mat",
+         "unknownword the", "the\x00 cat\ufffd\x07sat", "the " * 40]
 
 
 @pytest.fixture()
@@ -19,20 +23,37 @@ def vocab_file(tmp_path):
   return path
 
 
-def test_encode_pads_truncates_and_masks(vocab_file):
-  tok = wordpiece.WordPieceTokenizer.from_vocab(vocab_file, max_length=6)
-  enc = tok.encode(["The cats sat on the mat.", "Café", ""])
-  np.testing.assert_array_equal(enc["input_ids"], [
-      [2, 5, 6, 10, 7, 3],  # Cut to 4 pieces, [SEP] kept.
-      [2, 12, 3, 0, 0, 0],  # Lowercased, accent stripped.
-      [2, 3, 0, 0, 0, 0],
-  ])
-  np.testing.assert_array_equal(enc["attention_mask"].sum(-1), [6, 3, 2])
-  for v in enc.values():
-    assert v.dtype == np.int32 and v.shape == (3, 6)
-  assert tok.encode(["the"], max_length=3)["input_ids"].tolist() == [[2, 5, 3]]
-  assert wordpiece.DEFAULT_MAX_LENGTH == 160
-  assert tok.encode(["mat"] * 2)["input_ids"].shape == (2, 6)
+def _reference(vocab_path, texts, max_length, lowercase=True):
+  """transformers' pure-Python BERT tokenizer (Google's algorithm), cut to
+  max_length with [SEP] kept and padded to it."""
+  from transformers.models.bert import tokenization_bert_legacy  # pylint: disable=g-import-not-at-top
+  ref = tokenization_bert_legacy.BertTokenizerLegacy(
+      str(vocab_path), do_lower_case=lowercase)
+  return ref(texts, max_length=max_length, truncation=True,
+             padding="max_length", return_token_type_ids=True,
+             return_tensors="np")
+
+
+@pytest.mark.parametrize("max_length", [2, 3, 6, 160])
+@pytest.mark.parametrize("lowercase", [True, False])
+def test_encode_matches_transformers_bert_tokenizer(vocab_file, max_length,
+                                                    lowercase):
+  tok = wordpiece.WordPieceTokenizer.from_vocab(
+      vocab_file, lowercase=lowercase, max_length=max_length)
+  got, want = tok.encode(TEXTS), _reference(vocab_file, TEXTS, max_length,
+                                            lowercase)
+  for key in ("input_ids", "attention_mask", "token_type_ids"):
+    np.testing.assert_array_equal(got[key], want[key], err_msg=key)
+    assert got[key].dtype == np.int32
+
+
+def test_encode_max_length_argument_overrides_the_tokenizers(vocab_file):
+  tok = wordpiece.WordPieceTokenizer.from_vocab(vocab_file, max_length=160)
+  np.testing.assert_array_equal(
+      tok.encode(TEXTS, max_length=5)["input_ids"],
+      _reference(vocab_file, TEXTS, 5)["input_ids"])
+  with pytest.raises(ValueError, match="max_length"):
+    tok.encode(TEXTS, max_length=1)
 
 
 def test_unknown_word_and_cased_vocab(vocab_file):
@@ -49,9 +70,8 @@ def test_tokenizer_json_padding_and_truncation_are_ignored(vocab_file, tmp_path)
   saved = json.loads((tmp_path / "ckpt" / "tokenizer.json").read_text())
   assert saved["truncation"] and saved["padding"]
   tok = wordpiece.WordPieceTokenizer.from_dir(tmp_path / "ckpt", max_length=9)
-  np.testing.assert_array_equal(
-      tok.encode(["the cats sat on the mat"])["input_ids"],
-      [[2, 5, 6, 10, 7, 8, 5, 9, 3]])
+  np.testing.assert_array_equal(tok.encode(TEXTS)["input_ids"],
+                                _reference(vocab_file, TEXTS, 9)["input_ids"])
 
 
 def test_from_dir_reads_do_lower_case(vocab_file):
@@ -68,13 +88,16 @@ def test_missing_special_token_raises():
     wordpiece.WordPieceTokenizer(tokenizers.Tokenizer(model))
 
 
-def test_matches_hugging_face_on_minilm_vocab(minilm_path):
-  texts = ["Hello, World! Zoë's naïve café.", "unaffable tokenization " * 40]
+def test_matches_transformers_on_minilm_vocab(minilm_path):
+  """bert-base-uncased's vocabulary: vocab.txt, tokenizer.json and
+  transformers' Python tokenizer give the same encoding."""
+  texts = [*TEXTS, "Hello, World! tokenization " * 40]
   from_vocab = wordpiece.WordPieceTokenizer.from_dir(minilm_path)
   from_json = wordpiece.WordPieceTokenizer(
-      tokenizers.Tokenizer.from_file(str(minilm_path / "tokenizer.json")))
+      tokenizers.Tokenizer.from_file(str(minilm_path / "tokenizer.json")),
+      max_length=from_vocab.max_length)
   a, b = from_vocab.encode(texts), from_json.encode(texts)
+  want = _reference(minilm_path / "vocab.txt", texts, from_vocab.max_length)
   for key in a:
     np.testing.assert_array_equal(a[key], b[key])
-  assert a["input_ids"].shape == (2, 160)  # tokenizer.json says 128.
-  assert a["input_ids"][1, -1] == from_vocab.sep_id
+    np.testing.assert_array_equal(a[key], want[key])
