@@ -224,9 +224,9 @@ def train(config: TrainConfig, run_dir: str, progress: bool = True,
     st = run.state
     eval_step = steps_lib.make_eval_step(st.graphdef, st.treedef, run.mesh,
                                          c.two_head)
-    actions = [Action(1, lambda p: bar.update(1)),
+    actions = [Action(1, lambda _: bar.update(1)),
                *periodic_actions(run, mngr, tracker, eval_step, bar), *hooks]
-    p.started = time.perf_counter()
+    p.started = p.losses.t0 = time.perf_counter()
     _step_loop(run, p, actions)
     bar.close()
     final = _finish(run, eval_step, tracker, p)
