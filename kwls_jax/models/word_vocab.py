@@ -11,6 +11,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from kwls_jax.atomic import atomic_open
+
 PAD, UNK = "<pad>", "<unk>"
 PAD_ID, UNK_ID = 0, 1
 
@@ -80,8 +82,8 @@ class WordVocab:
     return {"input_ids": ids, "attention_mask": mask.astype(np.int32)}
 
   def save(self, path: str | os.PathLike) -> None:
-    """Write the vocabulary as JSON."""
-    with open(path, "w", encoding="utf-8") as f:
+    """Write the vocabulary as JSON (whole or not at all)."""
+    with atomic_open(path) as f:
       json.dump({"words": self.words, "lowercase": self.lowercase}, f)
 
   @classmethod

@@ -4,21 +4,7 @@ from __future__ import annotations
 
 import os
 
-
-def wandb_mode() -> str:
-  """WANDB_MODE if set, else online with an API key and offline without one."""
-  mode = os.environ.get("WANDB_MODE")
-  if mode:
-    return mode
-  if os.environ.get("WANDB_API_KEY"):
-    return "online"
-  try:
-    import netrc  # pylint: disable=g-import-not-at-top
-    if netrc.netrc().authenticators("api.wandb.ai"):
-      return "online"
-  except (OSError, netrc.NetrcParseError):
-    pass
-  return "offline"
+from kwls_jax.training.tracking import wandb_mode
 
 
 def log_report(project: str, experiment: str, tables: dict[str, tuple],

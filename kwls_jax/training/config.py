@@ -1,9 +1,9 @@
 """One dataclass config per training run: YAML/JSON in, `--set` overrides, checks.
 
 Fields left at None are filled by `resolve` with the authors' defaults for the
-model (BERT: AdamW 5e-5, 10% warmup + linear decay, weight decay 0.01, max
-length 160; TextCNN/LSTM: Adam 1e-3, constant); `config.json` in the run
-directory holds the resolved values.
+model family (models/families.py: BERT AdamW 5e-5, 10% warmup + linear decay,
+weight decay 0.01, max length 160; TextCNN/LSTM Adam 1e-3, constant);
+`config.json` in the run directory holds the resolved values.
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ import types
 import typing
 from typing import Any, Sequence
 
-MODELS = ("textcnn", "lstm", "bert")
+from kwls_jax.atomic import atomic_open
+from kwls_jax.models import families
+
 METHODS = ("none", "classic", "tfidf", "kwls", "distill")
 DTYPES = ("auto", "float32", "bfloat16")
 SPLIT_KEYS = ("path", "fold", "k", "seed", "part")
@@ -248,8 +250,9 @@ def resolve(config: TrainConfig) -> TrainConfig:
   """Fills the model-dependent defaults and validates; returns a new config."""
   c = from_dict(to_dict(config))
   m, opt = c.model, c.optimizer
-  if m.name not in MODELS:
-    raise ConfigError(f"model.name must be one of {MODELS}, got {m.name!r}")
+  if m.name not in families.MODEL_NAMES:
+    raise ConfigError(f"model.name must be one of {families.MODEL_NAMES}, "
+                      f"got {m.name!r}")
   if c.method not in METHODS:
     raise ConfigError(f"method must be one of {METHODS}, got {c.method!r}")
   if m.dtype not in DTYPES:
@@ -262,22 +265,16 @@ def resolve(config: TrainConfig) -> TrainConfig:
     classic.check_epsilon(c.smoothing.epsilon)
   except ValueError as e:
     raise ConfigError(f"smoothing.{e}") from None
-  bert = m.name == "bert"
+  family = families.get(m.name)
   if m.max_length is None:
-    m.max_length = 160 if bert else 256
-  if bert and not (m.pretrained or m.vocab):
-    m.pretrained = "bert-base-uncased"  # the authors' model
-  opt.name = opt.name or ("adamw" if bert else "adam")
-  if opt.name not in ("adam", "adamw"):
-    raise ConfigError(f"optimizer.name must be adam or adamw, got {opt.name!r}")
-  defaults = dict(learning_rate=5e-5 if bert else 1e-3,
-                  warmup_ratio=0.1 if bert else 0.0,
-                  decay="linear" if bert else "constant",
-                  weight_decay=0.01 if bert else 0.0,
-                  grad_clip_norm=1.0 if bert else 0.0)
-  for k, v in defaults.items():
+    m.max_length = family.max_length
+  if family.pretrained and not (m.pretrained or m.vocab):
+    m.pretrained = family.pretrained
+  for k, v in family.optimizer.items():
     if getattr(opt, k) is None:
       setattr(opt, k, v)
+  if opt.name not in ("adam", "adamw"):
+    raise ConfigError(f"optimizer.name must be adam or adamw, got {opt.name!r}")
   if opt.decay not in ("constant", "linear"):
     raise ConfigError(f"optimizer.decay must be constant or linear, got {opt.decay!r}")
   if not 0.0 <= opt.warmup_ratio < 1.0:
@@ -318,7 +315,7 @@ def config_hash(config: TrainConfig) -> str:
 
 
 def save(config: TrainConfig, path: str | os.PathLike) -> None:
-  """Writes the resolved config as JSON."""
-  with open(path, "w", encoding="utf-8") as f:
+  """Writes the resolved config as JSON (whole or not at all)."""
+  with atomic_open(path) as f:
     json.dump(to_dict(config), f, indent=2)
     f.write("\n")

@@ -81,50 +81,6 @@ def load_corpora(config: TrainConfig) -> dict[str, Corpus]:
   return out
 
 
-def make_encoder(config: TrainConfig, train_texts: list[str], run_dir: str):
-  """(encode(texts) -> dict, vocab_size); the vocabulary is saved in run_dir.
-
-  TextCNN/LSTM: a WordVocab built on the training split (or reloaded from
-  run_dir/vocab.json on resume). BERT: the checkpoint's WordPiece.
-  """
-  m = config.model
-  if m.name == "bert":
-    from kwls_jax.models import wordpiece  # pylint: disable=g-import-not-at-top
-    folder = bert_folder(config)
-    if m.vocab and os.path.isfile(m.vocab):
-      tok = wordpiece.WordPieceTokenizer.from_vocab(m.vocab,
-                                                    max_length=m.max_length)
-    else:
-      tok = wordpiece.WordPieceTokenizer.from_dir(m.vocab or folder,
-                                                  max_length=m.max_length)
-    def encode_bert(texts):
-      enc = tok.encode(texts)
-      return {"input_ids": enc["input_ids"],
-              "attention_mask": enc["attention_mask"]}
-    return encode_bert, tok.vocab_size
-  from kwls_jax.models.word_vocab import WordVocab  # pylint: disable=g-import-not-at-top
-  path = os.path.join(run_dir, "vocab.json")
-  if os.path.exists(path):
-    vocab = WordVocab.load(path)
-  else:
-    vocab = WordVocab.build(train_texts, min_count=m.vocab_min_count,
-                            max_size=m.vocab_max_size)
-    vocab.save(path)
-  return (lambda texts: vocab.encode(texts, m.max_length)), len(vocab)
-
-
-def bert_folder(config: TrainConfig) -> str:
-  """The local checkpoint folder of model.pretrained ('' when not pretrained)."""
-  p = config.model.pretrained
-  if not p:
-    return ""
-  if p == "minilm":
-    from kwls_jax.models import pretrained  # pylint: disable=g-import-not-at-top
-    return str(pretrained.minilm_dir())
-  from kwls_jax.models import bert_checkpoint  # pylint: disable=g-import-not-at-top
-  return str(bert_checkpoint.resolve_checkpoint(p))
-
-
 def encode(corpus: Corpus, encoder, keep_texts: bool = False) -> Split:
   """A Split of a corpus."""
   enc = encoder(corpus.texts)

@@ -5,6 +5,10 @@ checkpoints/ (orbax, last k), predictions/{train,dev,test}_probs.npy and
 {dev,test}_labels.npy, and final.json. Rerunning in a run directory with
 checkpoints resumes from the newest one and ends with the same numbers as an
 uninterrupted run.
+
+The loop is a step loop plus periodic actions (log, dev evaluation,
+checkpoint, and hooks given to `train`), each run after the updates where
+`due` holds; they share the loop's state, a `Progress`.
 """
 
 from __future__ import annotations
@@ -12,15 +16,16 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import signal
+import sys
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import jax
 import numpy as np
 
 from kwls_jax import provenance
 from kwls_jax.atomic import atomic_open, save_npy
+from kwls_jax.models import families
 from kwls_jax.training import checkpoint
 from kwls_jax.training import config as config_lib
 from kwls_jax.training import data as data_lib
@@ -30,17 +35,6 @@ from kwls_jax.training import steps as steps_lib
 from kwls_jax.training import tracking
 from kwls_jax.training.config import ConfigError, TrainConfig
 from kwls_jax.training.metrics import compute_metrics, softmax
-
-# Test hooks: BATCH_HOOK(step, batch) -> batch edits a training batch before
-# it is sent; env KWLS_TRAIN_TEST_KILL_AT_STEP=S makes the process SIGKILL
-# itself after update S (after any checkpoint due at S); env
-# KWLS_TRAIN_TEST_PAUSE=METHOD:S makes a run of that method, after update S,
-# write PAUSED in its run directory and sleep (up to a minute), so that a test
-# can interrupt it mid-training at a known point.
-BATCH_HOOK: Callable[[int, dict], dict] | None = None
-KILL_ENV = "KWLS_TRAIN_TEST_KILL_AT_STEP"
-PAUSE_ENV = "KWLS_TRAIN_TEST_PAUSE"
-PAUSED_FILE = "PAUSED"
 
 
 class TrainingDiverged(FloatingPointError):
@@ -60,72 +54,11 @@ class Run:
   mesh: Any
   steps_per_epoch: int
   total_steps: int
-  commits: list = dataclasses.field(default_factory=list)  # oldest first
-
-
-def _check_run_dir_config(config: TrainConfig, run_dir: str) -> None:
-  """Refuses to resume a run directory that holds another config."""
-  path = os.path.join(run_dir, "config.json")
-  if not os.path.exists(path):
-    config_lib.save(config, path)
-    return
-  old = config_lib.from_dict(config_lib.read_file(path))
-  if config_lib.config_hash(old) != config_lib.config_hash(config):
-    raise ConfigError(f"{run_dir} holds a run of another config "
-                      f"({path}); use a new --run-dir")
-
-
-def prepare(config: TrainConfig, run_dir: str, need_soft: bool = True) -> Run:
-  """Loads and encodes the data, soft labels and a fresh state."""
-  config = config_lib.resolve(config)
-  os.makedirs(os.path.join(run_dir, "predictions"), exist_ok=True)
-  corpora = data_lib.load_corpora(config)
-  train = corpora["train"]
-  encoder, vocab_size = data_lib.make_encoder(config, train.texts, run_dir)
-  splits = {k: data_lib.encode(c, encoder) for k, c in corpora.items()}
-  p = train.num_labels
-  soft = None
-  if need_soft:
-    soft = soft_lib.training_soft_labels(config, train.texts, train.labels, p)
-  mesh = steps_lib.make_mesh()
-  n_dev = mesh.devices.size
-  for k in ("batch_size", "eval_batch_size"):
-    if getattr(config, k) % n_dev:
-      raise ConfigError(f"{k}={getattr(config, k)} is not divisible by the "
-                        f"{n_dev} devices")
-  spe = data_lib.steps_per_epoch(len(train), config.batch_size)
-  total = config.max_steps or config.epochs * spe
-  folder = data_lib.bert_folder(config) if config.model.name == "bert" else ""
-  state = state_lib.create_state(config, p, vocab_size, total, folder)
-  state.leaves = jax.device_put(state.leaves, steps_lib.replicated(mesh))
-  return Run(config, run_dir, splits, list(train.label_names), soft, state,
-             mesh, spe, total)
-
-
-def restore_latest(run: Run, mngr) -> dict | None:
-  """Loads the newest checkpoint into run.state; returns its meta or None."""
-  step = checkpoint.latest(mngr)
-  if step is None:
-    return None
-  arrays, meta = checkpoint.restore(mngr, step)
-  run.state.leaves = state_lib.from_host(arrays, run.state.leaves,
-                                         steps_lib.replicated(run.mesh))
-  return meta
-
-
-def evaluate_split(run: Run, eval_step, split: str) -> tuple[dict, np.ndarray]:
-  """(metrics, logits) of a split with the current state."""
-  s = run.splits[split]
-  logits = steps_lib.predict(eval_step, run.state.leaves,
-                             data_lib.eval_batches(s, run.config.eval_batch_size),
-                             run.mesh)
-  return compute_metrics(logits, s.labels), logits
-
-
-def _atomic_json(path: str, values: dict) -> None:
-  with atomic_open(path) as f:
-    json.dump(values, f, indent=2)
-    f.write("\n")
+  # The commits of the stretches that trained, oldest first, and this
+  # process's (the checkout as it is now, not as it will be when it ends).
+  commits: list = dataclasses.field(default_factory=list)
+  commit: str | None = None
+  resumed_from: int | None = None  # the checkpoint's step
 
 
 class _LossLog:
@@ -153,151 +86,251 @@ class _LossLog:
     return out
 
 
-def train(config: TrainConfig, run_dir: str, progress: bool = True) -> dict:
-  """Trains (or resumes) a run; returns the contents of final.json."""
+@dataclasses.dataclass
+class Progress:
+  """The loop's mutable state, read and changed by the periodic actions."""
+
+  step: int  # updates done
+  best: dict | None = None  # dev metrics of the best dev accuracy so far
+  last_checkpoint: int | None = None
+  last_dev: tuple | None = None  # (step, metrics, logits) of the newest
+  seconds_before: float = 0.0  # training time of the earlier stretches
+  losses: _LossLog = dataclasses.field(default_factory=_LossLog)
+  started: float = dataclasses.field(default_factory=time.perf_counter)
+
+  def seconds(self) -> float:
+    """Training seconds of the run so far, all stretches."""
+    return self.seconds_before + time.perf_counter() - self.started
+
+
+@dataclasses.dataclass
+class Action:
+  """`run(progress)` after each update where due(step, every, ...) holds."""
+
+  every: int  # steps; 0 = at each epoch end
+  run: Callable[[Progress], None]
+
+
+def due(step: int, every: int, end_of_epoch: bool, total: int) -> bool:
+  """Every `every` steps (each epoch end when 0), and after the last."""
+  return (step % every == 0 if every else end_of_epoch) or step == total
+
+
+def _check_run_dir_config(config: TrainConfig, run_dir: str) -> None:
+  """Refuses to resume a run directory that holds another config."""
+  path = os.path.join(run_dir, "config.json")
+  if not os.path.exists(path):
+    config_lib.save(config, path)
+    return
+  old = config_lib.from_dict(config_lib.read_file(path))
+  if config_lib.config_hash(old) != config_lib.config_hash(config):
+    raise ConfigError(f"{run_dir} holds a run of another config "
+                      f"({path}); use a new --run-dir")
+
+
+def prepare(config: TrainConfig, run_dir: str, need_soft: bool = True) -> Run:
+  """Loads and encodes the data, soft labels and a fresh state."""
+  config = config_lib.resolve(config)
+  os.makedirs(os.path.join(run_dir, "predictions"), exist_ok=True)
+  corpora = data_lib.load_corpora(config)
+  train = corpora["train"]
+  family = families.get(config.model.name)
+  weights = family.weights(config.model)
+  encoder, vocab_size = family.encoder(config.model, weights, train.texts,
+                                       run_dir)
+  splits = {k: data_lib.encode(c, encoder) for k, c in corpora.items()}
+  p = train.num_labels
+  soft = None
+  if need_soft:
+    soft = soft_lib.training_soft_labels(config, train.texts, train.labels, p)
+  mesh = steps_lib.make_mesh()
+  n_dev = mesh.devices.size
+  for k in ("batch_size", "eval_batch_size"):
+    if getattr(config, k) % n_dev:
+      raise ConfigError(f"{k}={getattr(config, k)} is not divisible by the "
+                        f"{n_dev} devices")
+  spe = data_lib.steps_per_epoch(len(train), config.batch_size)
+  total = config.max_steps or config.epochs * spe
+  state = state_lib.create_state(config, p, vocab_size, total, weights)
+  state.leaves = jax.device_put(state.leaves, steps_lib.replicated(mesh))
+  return Run(config, run_dir, splits, list(train.label_names), soft, state,
+             mesh, spe, total)
+
+
+def restore_latest(run: Run, mngr) -> dict | None:
+  """Loads the newest checkpoint into run.state; returns its meta or None."""
+  step = checkpoint.latest(mngr)
+  if step is None:
+    return None
+  arrays, meta = checkpoint.restore(mngr, step)
+  run.state.leaves = state_lib.from_host(arrays, run.state,
+                                         steps_lib.replicated(run.mesh))
+  return meta
+
+
+def evaluate_split(run: Run, eval_step, split: str) -> tuple[dict, np.ndarray]:
+  """(metrics, logits) of a split with the current state."""
+  s = run.splits[split]
+  logits = steps_lib.predict(eval_step, run.state.leaves,
+                             data_lib.eval_batches(s, run.config.eval_batch_size),
+                             run.mesh)
+  return compute_metrics(logits, s.labels), logits
+
+
+def _atomic_json(path: str, values: dict) -> None:
+  with atomic_open(path) as f:
+    json.dump(values, f, indent=2)
+    f.write("\n")
+
+
+def _trained_commits(before: list, commit: str | None, trains: bool) -> list:
+  """The commits of the stretches that trained, oldest first."""
+  if not trains or (before and before[-1] == commit):
+    return list(before)
+  return [*before, commit]
+
+
+def train(config: TrainConfig, run_dir: str, progress: bool = True,
+          hooks: Sequence[Action] = ()) -> dict:
+  """Trains (or resumes) a run; returns the contents of final.json.
+
+  `hooks` run after the loop's own actions at each update they are due.
+  """
+  from tqdm.auto import tqdm  # pylint: disable=g-import-not-at-top
   config = config_lib.resolve(config)
   os.makedirs(run_dir, exist_ok=True)
   _check_run_dir_config(config, run_dir)
-  # The code this process runs is the checkout as it is now, not as it will
-  # be when the run ends; a resumed run lists the commits of every stretch.
   commit = provenance.git_commit() or None
   run = prepare(config, run_dir)
+  run.commit = commit
   c = run.config
   mngr = checkpoint.manager(run_dir, c.keep_checkpoints)
   meta = restore_latest(run, mngr) or {}
-  before = meta.get("git_commits", [])
-  run.commits = before if before and before[-1] == commit else before + [commit]
-  step = int(meta.get("step", 0))
-  best = meta.get("best_dev")
-  seconds_before = float(meta.get("seconds", 0.0))
+  p = Progress(step=int(meta.get("step", 0)), best=meta.get("best_dev"),
+               last_checkpoint=checkpoint.latest(mngr),
+               seconds_before=float(meta.get("seconds", 0.0)))
+  run.commits = _trained_commits(meta.get("git_commits", []), commit,
+                                 p.step < run.total_steps)
+  run.resumed_from = p.step if meta else None
   if meta:
-    tracking.truncate_metrics(run_dir, step)
+    tracking.truncate_metrics(run_dir, p.step)
   elif os.path.exists(os.path.join(run_dir, tracking.METRICS_FILE)):
     os.remove(os.path.join(run_dir, tracking.METRICS_FILE))
   tracker = tracking.Tracker(c, run_dir)
+  bar = tqdm(total=run.total_steps, initial=p.step, desc=c.name, unit="step",
+             disable=None if progress else True, dynamic_ncols=True)
   tracker_summary = {}
   try:
-    summary = _train_loop(run, mngr, tracker, step, best, seconds_before,
-                          progress, resumed_from=step if meta else None)
-    tracker_summary = {f"final/{k}": v for k, v in summary["test"].items()}
-    return summary
+    st = run.state
+    eval_step = steps_lib.make_eval_step(st.graphdef, st.treedef, run.mesh,
+                                         c.two_head)
+    actions = [Action(1, lambda _: bar.update(1)),
+               *periodic_actions(run, mngr, tracker, eval_step, bar), *hooks]
+    p.started = p.losses.t0 = time.perf_counter()
+    _step_loop(run, p, actions)
+    bar.close()
+    final = _finish(run, eval_step, tracker, p)
+    tracker_summary = {f"final/{k}": v for k, v in final["test"].items()}
+    return final
   finally:
     tracker.finish(tracker_summary)
     mngr.close()
 
 
-def _train_loop(run: Run, mngr, tracker, step: int, best: dict | None,
-                seconds_before: float, progress: bool,
-                resumed_from: int | None) -> dict:
-  """The epochs from `step` on, then final evaluation and outputs."""
-  from tqdm.auto import tqdm  # pylint: disable=g-import-not-at-top
-  c, spe, total = run.config, run.steps_per_epoch, run.total_steps
-  st = run.state
-  two_head = run.config.two_head
-  train_step = steps_lib.make_train_step(st.graphdef, st.treedef, run.mesh,
-                                         two_head)
-  eval_step = steps_lib.make_eval_step(st.graphdef, st.treedef, run.mesh,
-                                       two_head)
-  rep, shard = steps_lib.replicated(run.mesh), steps_lib.data_sharded(run.mesh)
-  hyper = jax.device_put({"alpha": np.float32(c.alpha),
-                          "start_step": np.uint32(c.soft_label_start_step)},
-                         rep)
-  lr = state_lib.learning_rate(c, total)
-  kill_at = int(os.environ.get(KILL_ENV, "0") or 0)
-  pause_method, _, pause_at = os.environ.get(PAUSE_ENV, "").partition(":")
-  pause_at = int(pause_at) if pause_method == c.method and pause_at else 0
-  last_ckpt = checkpoint.latest(mngr)
-  losses = _LossLog()
-  start_time = time.perf_counter()
-  trained_samples = 0
-  last_dev = None  # (step, metrics, logits) of the newest dev evaluation
-  bar = tqdm(total=total, initial=step, desc=c.name, unit="step",
-             disable=None if progress else True, dynamic_ncols=True)
+def periodic_actions(run: Run, mngr, tracker: tracking.Tracker, eval_step,
+                     bar) -> list[Action]:
+  """log (every log_every steps and at each epoch end), dev evaluation and
+  checkpoint (every eval_every / checkpoint_every steps, 0 = each epoch),
+  all after the last update too."""
+  c, spe = run.config, run.steps_per_epoch
+  lr = state_lib.learning_rate(c, run.total_steps)
 
-  def flush(epoch):
-    nonlocal trained_samples
-    got = losses.flush()
+  def log(p: Progress) -> None:
+    """A train record of the losses since the last; stops at a NaN/inf."""
+    got = p.losses.flush()
     if got is None:
       return
     values, first, secs, samples = got
+    epoch = (p.step - 1) // spe + 1
     bad = np.flatnonzero(~np.isfinite(values))
     if bad.size:
-      where = (f"last good checkpoint: step {last_ckpt} in "
+      where = (f"last good checkpoint: step {p.last_checkpoint} in "
                f"{os.path.join(run.run_dir, checkpoint.CHECKPOINT_DIR)}"
-               if last_ckpt is not None else "no checkpoint was written")
+               if p.last_checkpoint is not None else "no checkpoint was written")
       raise TrainingDiverged(
           f"non-finite loss {values[bad[0]]} at step {first + bad[0] + 1} "
-          f"(epoch {epoch + 1}); {where}")
-    trained_samples += samples
+          f"(epoch {epoch}); {where}")
     rate = samples / max(secs, 1e-9)
-    this_step = first + len(values)
-    alpha = c.alpha if this_step - 1 >= c.soft_label_start_step else 0.0
-    record = {"kind": "train", "step": this_step, "epoch": epoch + 1,
+    alpha = c.alpha if p.step - 1 >= c.soft_label_start_step else 0.0
+    record = {"kind": "train", "step": p.step, "epoch": epoch,
               "loss": float(values.mean()), "alpha": float(alpha),
-              "lr": float(lr(this_step - 1) if callable(lr) else lr),
+              "lr": float(lr(p.step - 1) if callable(lr) else lr),
               "samples_per_s": rate}
     tracker.log(record)
     bar.set_postfix(loss=f"{record['loss']:.4f}", samples_s=f"{rate:.0f}")
 
-  while step < total:
-    epoch, pos = divmod(step, spe)
+  def dev_eval(p: Progress) -> None:
+    """Dev metrics; the best by accuracy is kept."""
+    log(p)
+    metrics, logits = evaluate_split(run, eval_step, "dev")
+    p.last_dev = (p.step, metrics, logits)
+    epoch = (p.step - 1) // spe + 1
+    tracker.log({"kind": "dev", "step": p.step, "epoch": epoch, **metrics})
+    if p.best is None or metrics["accuracy"] > p.best["accuracy"]:
+      p.best = {"step": p.step, "epoch": epoch, **metrics}
+
+  def save(p: Progress) -> None:
+    """A checkpoint: the state and where the data order stands."""
+    log(p)
+    checkpoint.save(mngr, p.step, state_lib.to_host(run.state),
+                    {"step": p.step, "epoch": (p.step - 1) // spe,
+                     "position": p.step % spe, "seed": c.seed,
+                     "best_dev": p.best, "seconds": p.seconds(),
+                     "git_commits": run.commits})
+    p.last_checkpoint = p.step
+
+  actions = [Action(c.log_every, log), Action(0, log)]
+  if "dev" in run.splits:
+    actions.append(Action(c.eval_every, dev_eval))
+  return actions + [Action(c.checkpoint_every, save)]
+
+
+def _step_loop(run: Run, p: Progress, actions: Sequence[Action]) -> None:
+  """Updates from p.step to the last, each followed by the actions due."""
+  c, spe, total = run.config, run.steps_per_epoch, run.total_steps
+  st = run.state
+  train_step = steps_lib.make_train_step(st.graphdef, st.treedef, run.mesh,
+                                         c.two_head)
+  shard = steps_lib.data_sharded(run.mesh)
+  hyper = jax.device_put({"alpha": np.float32(c.alpha),
+                          "start_step": np.uint32(c.soft_label_start_step)},
+                         steps_lib.replicated(run.mesh))
+  while p.step < total:
+    epoch, pos = divmod(p.step, spe)
     for batch in data_lib.train_batches(run.splits["train"], run.soft_labels,
                                         c.batch_size, c.seed, epoch, pos):
-      if BATCH_HOOK is not None:
-        batch = BATCH_HOOK(step, batch)
       real = int(batch["mask"].sum())
       st.leaves, loss = train_step(st.leaves, jax.device_put(batch, shard),
                                    hyper)
-      losses.add(step, loss, real)
-      step += 1
-      bar.update(1)
-      end_of_epoch = step % spe == 0 or step == total
-      if step % c.log_every == 0 or end_of_epoch:
-        flush(epoch)
-      if "dev" in run.splits and (
-          (c.eval_every and step % c.eval_every == 0) or
-          (not c.eval_every and end_of_epoch) or step == total):
-        flush(epoch)
-        metrics, logits = evaluate_split(run, eval_step, "dev")
-        last_dev = (step, metrics, logits)
-        tracker.log({"kind": "dev", "step": step, "epoch": epoch + 1,
-                     **metrics})
-        if best is None or metrics["accuracy"] > best["accuracy"]:
-          best = {"step": step, "epoch": epoch + 1, **metrics}
-      if ((c.checkpoint_every and step % c.checkpoint_every == 0) or
-          (not c.checkpoint_every and end_of_epoch) or step == total):
-        flush(epoch)
-        seconds = seconds_before + time.perf_counter() - start_time
-        checkpoint.save(mngr, step, state_lib.to_host(st.leaves),
-                        {"step": step, "epoch": epoch, "position": step % spe,
-                         "seed": c.seed, "best_dev": best,
-                         "seconds": seconds, "git_commits": run.commits})
-        last_ckpt = step
-      if kill_at and step == kill_at:
-        os.kill(os.getpid(), signal.SIGKILL)
-      if pause_at and step == pause_at:
-        with open(os.path.join(run.run_dir, PAUSED_FILE), "w") as f:
-          f.write(str(step))
-        time.sleep(60)
-      if step >= total:
+      p.losses.add(p.step, loss, real)
+      p.step += 1
+      end_of_epoch = p.step % spe == 0 or p.step == total
+      for action in actions:
+        if due(p.step, action.every, end_of_epoch, total):
+          action.run(p)
+      if p.step >= total:
         break
-  flush(max(0, (step - 1) // spe))
-  bar.close()
-  train_seconds = seconds_before + time.perf_counter() - start_time
-  return _finish(run, eval_step, tracker, step, best, train_seconds,
-                 resumed_from, last_dev)
 
 
-def _finish(run: Run, eval_step, tracker, step: int, best: dict | None,
-            train_seconds: float, resumed_from: int | None,
-            last_dev: tuple | None = None) -> dict:
+def _finish(run: Run, eval_step, tracker, p: Progress) -> dict:
   """Final metrics, predictions/*.npy and final.json."""
   c = run.config
+  train_seconds = p.seconds()
   pred_dir = os.path.join(run.run_dir, "predictions")
   out = {}
   for split in ("dev", "test"):
-    if split == "dev" and last_dev is not None and last_dev[0] == step:
-      out[split], logits = last_dev[1], last_dev[2]  # evaluated at this step
+    if split == "dev" and p.last_dev is not None and p.last_dev[0] == p.step:
+      out[split], logits = p.last_dev[1], p.last_dev[2]  # evaluated now
     elif split in run.splits:
       out[split], logits = evaluate_split(run, eval_step, split)
     else:
@@ -311,19 +344,23 @@ def _finish(run: Run, eval_step, tracker, step: int, best: dict | None,
     _, logits = evaluate_split(run, eval_step, "train")
     save_npy(os.path.join(pred_dir, "train_probs.npy"),
              softmax(logits).astype(np.float32))
-  tracker.log({"kind": "test", "step": step, **out["test"]})
+  tracker.log({"kind": "test", "step": p.step, **out["test"]})
+  if set(run.commits) != {run.commit}:
+    print(f"kwls train: warning: {run.run_dir} was trained under commit(s) "
+          f"{', '.join(map(str, run.commits))}, evaluated under {run.commit}",
+          file=sys.stderr)
   n_train = len(run.splits["train"])
-  samples = (step // run.steps_per_epoch) * n_train + (
-      step % run.steps_per_epoch) * c.batch_size
+  spe = run.steps_per_epoch
+  samples = (p.step // spe) * n_train + (p.step % spe) * c.batch_size
   final = {
       "name": c.name, "test": out["test"], "dev": out.get("dev"),
-      "best_dev": best, "steps": step, "epochs": step / run.steps_per_epoch,
+      "best_dev": p.best, "steps": p.step, "epochs": p.step / spe,
       "train_size": n_train, "num_labels": len(run.label_names),
       "train_seconds": train_seconds,
       "samples_per_s": samples / max(train_seconds, 1e-9),
-      "resumed_from_step": resumed_from,
+      "resumed_from_step": run.resumed_from,
       "config_hash": config_lib.config_hash(c), "git_commit": run.commits[-1],
-      "git_commits": run.commits,
+      "git_commits": run.commits, "eval_commit": run.commit,
       "devices": [str(d) for d in run.mesh.devices.flat],
       "backend": jax.default_backend(),
       "compute_dtype": jax.numpy.dtype(

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from kwls_jax.models import create_model
+from kwls_jax.models import families
 from kwls_jax.training.config import TrainConfig
 
 
@@ -23,20 +23,11 @@ def compute_dtype(name: str):
 
 
 def build_model(config: TrainConfig, num_labels: int, vocab_size: int,
-                rngs: nnx.Rngs, bert_folder: str = "") -> nnx.Module:
-  """The classifier of `config.model`."""
+                rngs: nnx.Rngs, weights: str = "") -> nnx.Module:
+  """The classifier of `config.model` (`weights`: its pretrained folder)."""
   m = config.model
-  kw = dict(m.options)
-  dtype = compute_dtype(m.dtype)
-  if m.name == "bert":
-    if bert_folder:
-      return create_model("bert", num_labels, rngs, pretrained=bert_folder,
-                          dtype=dtype, **kw)
-    return create_model("bert", num_labels, rngs, preset=m.preset,
-                        vocab_size=vocab_size, dtype=dtype, **kw)
-  return create_model(m.name, num_labels, rngs, vocab_size=vocab_size,
-                      embed_dim=m.embed_dim, dropout=m.dropout, dtype=dtype,
-                      **kw)
+  return families.get(m.name).build(m, num_labels, vocab_size, rngs, weights,
+                                    dtype=compute_dtype(m.dtype))
 
 
 def _key_name(entry) -> str:
@@ -85,11 +76,13 @@ def make_optimizer(config: TrainConfig, total_steps: int):
 
 @dataclasses.dataclass
 class TrainState:
-  """The model and optimizer as graphdef + treedef + a flat list of arrays."""
+  """The model and optimizer as graphdef + treedef + a flat list of arrays,
+  each leaf named by its path in the (model, optimizer) state."""
 
   graphdef: Any
   treedef: Any
   leaves: list
+  names: list[str]
 
   def model(self) -> nnx.Module:
     return nnx.merge(self.graphdef, jax.tree.unflatten(self.treedef,
@@ -97,42 +90,54 @@ class TrainState:
 
 
 def create_state(config: TrainConfig, num_labels: int, vocab_size: int,
-                 total_steps: int, bert_folder: str = "") -> TrainState:
+                 total_steps: int, weights: str = "") -> TrainState:
   """Fresh state from config.seed (params and the dropout RNG)."""
   rngs = nnx.Rngs(params=config.seed, dropout=config.seed + 1)
   # Two heads = one output layer of 2P units: the first P take the
   # cross-entropy, the last P are fit to the soft labels (steps.split_heads).
   outputs = num_labels * (2 if config.two_head else 1)
-  model = build_model(config, outputs, vocab_size, rngs, bert_folder)
+  model = build_model(config, outputs, vocab_size, rngs, weights)
   optimizer = nnx.Optimizer(model, make_optimizer(config, total_steps),
                             wrt=nnx.Param)
   graphdef, state = nnx.split((model, optimizer))
-  leaves, treedef = jax.tree.flatten(state)
-  return TrainState(graphdef, treedef, leaves)
+  paths, treedef = jax.tree_util.tree_flatten_with_path(state)
+  names = [jax.tree_util.keystr(p, simple=True, separator="/")
+           for p, _ in paths]
+  return TrainState(graphdef, treedef, [x for _, x in paths], names)
 
 
 def _is_key(x) -> bool:
   return jnp.issubdtype(x.dtype, jax.dtypes.prng_key)
 
 
-def to_host(leaves: list) -> dict[str, np.ndarray]:
-  """Leaves as numpy arrays keyed '00000'...; PRNG keys as their key data."""
-  return {f"{i:05d}": np.asarray(jax.random.key_data(x) if _is_key(x) else x)
-          for i, x in enumerate(leaves)}
+def to_host(state: TrainState) -> dict[str, np.ndarray]:
+  """The leaves as numpy arrays keyed by name; PRNG keys as their key data."""
+  return {n: np.asarray(jax.random.key_data(x) if _is_key(x) else x)
+          for n, x in zip(state.names, state.leaves)}
 
 
-def from_host(arrays: dict[str, np.ndarray], like: list,
+def from_host(arrays: dict[str, np.ndarray], state: TrainState,
               sharding) -> list:
-  """Leaves shaped as `like` from to_host's dict, placed with `sharding`."""
+  """Leaves for `state` from to_host's dict, matched by name, placed with
+  `sharding`; ValueError when the names, shapes or dtypes differ."""
+  missing = [n for n in state.names if n not in arrays]
+  extra = sorted(set(arrays) - set(state.names))
+  if missing or extra:
+    raise ValueError(
+        f"the checkpoint does not hold this model's state: missing "
+        f"{missing[:3]}{' ...' if len(missing) > 3 else ''}, unexpected "
+        f"{extra[:3]}{' ...' if len(extra) > 3 else ''} (a checkpoint of "
+        "another model, or one keyed by position)")
   out = []
-  for i, ref in enumerate(like):
-    a = np.asarray(arrays[f"{i:05d}"])
+  for name, ref in zip(state.names, state.leaves):
+    a = np.asarray(arrays[name])
     if _is_key(ref):
       key = jax.random.wrap_key_data(a, impl=jax.random.key_impl(ref))
       out.append(jax.device_put(key, sharding))
       continue
     if a.shape != ref.shape or a.dtype != ref.dtype:
-      raise ValueError(f"checkpoint leaf {i}: {a.dtype}{list(a.shape)} does "
-                       f"not match the model's {ref.dtype}{list(ref.shape)}")
+      raise ValueError(f"checkpoint leaf {name}: {a.dtype}{list(a.shape)} "
+                       f"does not match the model's "
+                       f"{ref.dtype}{list(ref.shape)}")
     out.append(jax.device_put(a, sharding))
   return out

@@ -41,6 +41,18 @@ def truncate_metrics(run_dir: str, step: int) -> None:
     f.writelines(json.dumps(r) + "\n" for r in kept)
 
 
+def wandb_run_id(run_dir: str) -> str:
+  """The W&B run id kept in run_dir (made and written on the first call)."""
+  path = os.path.join(run_dir, WANDB_ID_FILE)
+  if os.path.exists(path):
+    with open(path, encoding="utf-8") as f:
+      return f.read().strip()
+  run_id = uuid.uuid4().hex[:8]
+  with atomic_open(path) as f:
+    f.write(run_id + "\n")
+  return run_id
+
+
 def _has_api_key() -> bool:
   if os.environ.get("WANDB_API_KEY"):
     return True
@@ -51,7 +63,8 @@ def _has_api_key() -> bool:
 
 
 def wandb_mode() -> str:
-  """WANDB_MODE, else online with an API key, else offline."""
+  """WANDB_MODE, else online with an API key, else offline (training and
+  the report's W&B runs alike)."""
   return os.environ.get("WANDB_MODE") or (
       "online" if _has_api_key() else "offline")
 
@@ -75,14 +88,7 @@ class Tracker:
       return
     try:
       import wandb  # pylint: disable=g-import-not-at-top
-      id_path = os.path.join(run_dir, WANDB_ID_FILE)
-      if os.path.exists(id_path):
-        with open(id_path, encoding="utf-8") as f:
-          run_id = f.read().strip()
-      else:
-        run_id = uuid.uuid4().hex[:8]
-        with open(id_path, "w", encoding="utf-8") as f:
-          f.write(run_id + "\n")
+      run_id = wandb_run_id(run_dir)
       self.run = wandb.init(
           project=w.project, group=w.group or None, job_type=w.job_type or None,
           tags=list(w.tags) or None, name=config.name, config=to_dict(config),

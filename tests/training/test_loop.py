@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import pathlib
 import subprocess
 import sys
 
@@ -13,6 +14,7 @@ import numpy as np
 import pytest
 
 from kwls_jax import cli
+from kwls_jax import provenance
 from kwls_jax.reporting import calibration
 from kwls_jax.training import checkpoint
 from kwls_jax.training import config as config_lib
@@ -26,6 +28,15 @@ from kwls_jax.training.config import ConfigError
 # 180 training rows / batch 16 = 12 steps an epoch, 36 in all.
 RESUME = {"epochs": 3, "checkpoint_every": 5, "log_every": 3,
           "eval_every": 10}
+# On a child's PYTHONPATH: the KWLS_TRAIN_TEST_* hooks (tests/hooks).
+HOOKS = pathlib.Path(__file__).resolve().parents[1] / "hooks"
+
+
+def hooks_env(**variables) -> dict:
+  """os.environ with tests/hooks first on PYTHONPATH and `variables` set."""
+  path = os.pathsep.join(filter(None, [str(HOOKS),
+                                       os.environ.get("PYTHONPATH")]))
+  return {**os.environ, "PYTHONPATH": path, **variables}
 
 
 def _train(values, run_dir):
@@ -125,7 +136,7 @@ def test_sigkill_mid_run_then_resume_matches_uninterrupted(
           "provenance.git_commit = lambda *a: 'before0'; "
           "sys.exit(cli.main(sys.argv[1:]))")
   killed = subprocess.run([sys.executable, "-c", fake, *cmd[3:]],
-                          env={**os.environ, loop.KILL_ENV: "18"},
+                          env=hooks_env(KWLS_TRAIN_TEST_KILL_AT_STEP="18"),
                           capture_output=True, text=True, timeout=120)
   assert killed.returncode == -9, killed.stderr[-2000:]
   assert checkpoint.manager(str(run_dir)).latest_step() == 15
@@ -148,11 +159,14 @@ def test_sigkill_mid_run_then_resume_matches_uninterrupted(
 
 def test_nan_loss_stops_naming_the_step_and_keeps_good_checkpoint(
     tmp_path, write_config, capsys, monkeypatch):
-  def poison(step, batch):
-    if step == 6:  # the 7th update
-      batch["soft_labels"] = np.full_like(batch["soft_labels"], np.nan)
-    return batch
-  monkeypatch.setattr(loop, "BATCH_HOOK", poison)
+  batches = data_lib.train_batches
+
+  def poisoned(*args, **kwargs):
+    for i, batch in enumerate(batches(*args, **kwargs)):
+      if i == 6:  # the 7th update of the run's one epoch
+        batch["soft_labels"] = np.full_like(batch["soft_labels"], np.nan)
+      yield batch
+  monkeypatch.setattr(data_lib, "train_batches", poisoned)
   path = write_config(checkpoint_every=4, log_every=4, epochs=1)
   run_dir = tmp_path / "nan"
   assert cli.main(["train", str(path), "--run-dir", str(run_dir),
@@ -190,14 +204,17 @@ def test_soft_labels_file_is_checked(tmp_path, make_config):
     _train(values, tmp_path / "run")
 
 
-def test_kwls_soft_labels_are_computed_on_the_train_split(make_config):
-  config = config_lib.load(None, [], **make_config(method="kwls"))
-  from kwls_jax.training import data  # pylint: disable=g-import-not-at-top
+def test_kwls_soft_labels_are_computed_on_the_train_split(tmp_path,
+                                                         make_config):
+  """The run's soft labels are KWLS's of the train part of the fold, not of
+  the whole file, the dev part or the test split."""
   import kwls_jax  # pylint: disable=g-import-not-at-top
-  train = data.load_corpora(config)["train"]
-  d = soft.training_soft_labels(config, train.texts, train.labels, 3)
+  config = config_lib.load(None, [], **make_config(method="kwls"))
+  run = loop.prepare(config, str(tmp_path / "run"))
+  train = data_lib.load_split(config.data.train)
   want = kwls_jax.soft_labels(train.texts, train.labels, 3, method="kwls")
-  assert d.shape == (180, 3) and np.array_equal(d, want)
+  assert run.soft_labels.shape == (180, 3)
+  np.testing.assert_array_equal(run.soft_labels, want)
 
 
 def test_evaluate_recomputes_the_final_metrics(reference, capsys):
@@ -358,3 +375,36 @@ def test_multi_label_row_without_label_is_refused(tmp_path, make_config,
                           "data.test": str(train)})
   with pytest.raises(ConfigError, match="no label .*row 7"):
     loop.prepare(config_lib.load(None, [], **values), str(tmp_path / "run"))
+
+
+def test_due_every_n_steps_or_each_epoch_end_and_the_last():
+  ends = lambda s: s % 6 == 0
+  assert [s for s in range(1, 14) if loop.due(s, 5, ends(s), 13)] == [5, 10, 13]
+  assert [s for s in range(1, 14) if loop.due(s, 0, ends(s), 13)] == [6, 12, 13]
+
+
+def test_hooks_run_after_each_update_and_its_checkpoint(tmp_path,
+                                                        make_config):
+  seen = []
+  hook = loop.Action(1, lambda p: seen.append((p.step, p.last_checkpoint)))
+  values = make_config(epochs=1, checkpoint_every=5)
+  _ = loop.train(config_lib.load(None, [], **values), str(tmp_path / "run"),
+                 progress=False, hooks=[hook])
+  saved = (5, 10, 12)  # every 5 steps and the last of 12
+  assert seen == [(s, max([k for k in saved if k <= s], default=None))
+                  for s in range(1, 13)]
+
+
+def test_rerun_of_a_finished_run_keeps_the_commit_that_trained(
+    tmp_path, make_config, monkeypatch, capsys):
+  values = make_config(max_steps=3, save_train_probs=False)
+  monkeypatch.setattr(provenance, "git_commit", lambda *a: "old")
+  first = _train(values, tmp_path / "run")
+  assert first["git_commits"] == ["old"] and first["eval_commit"] == "old"
+  assert "warning" not in capsys.readouterr().err
+  monkeypatch.setattr(provenance, "git_commit", lambda *a: "new")
+  again = _train(values, tmp_path / "run")
+  assert again["git_commit"] == "old" and again["git_commits"] == ["old"]
+  assert again["eval_commit"] == "new" and again["test"] == first["test"]
+  assert ("trained under commit(s) old, evaluated under new"
+          in capsys.readouterr().err)

@@ -114,3 +114,8 @@ def test_mode_defaults_to_offline_without_a_key(monkeypatch, tmp_path):
 ])
 def test_scalars_prefix_the_kind(record, want):
   assert tracking.scalars(record) == want
+
+
+def test_training_and_the_report_share_the_wandb_mode():
+  from kwls_jax.reporting import tracking as report_tracking  # pylint: disable=g-import-not-at-top
+  assert report_tracking.wandb_mode is tracking.wandb_mode

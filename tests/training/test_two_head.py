@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import os
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
+from kwls_jax.training import checkpoint
 from kwls_jax.training import config as config_lib
 from kwls_jax.training import loop
-from kwls_jax.training import state as state_lib
 from kwls_jax.training import steps
+from kwls_jax.training.metrics import softmax
 
 
 def test_split_heads():
@@ -23,16 +23,22 @@ def test_split_heads():
 
 
 def test_two_head_run_predicts_from_the_first_head(tmp_path, make_config):
+  """The saved test probabilities are the softmax of the model's first P
+  outputs, and not of the last P (the soft-label head), which disagree."""
   values = make_config(method="kwls", two_head=True, epochs=2)
   config = config_lib.load(None, [], **values)
-  final = loop.train(config, str(tmp_path / "run"), progress=False)
-  probs = np.load(os.path.join(tmp_path, "run", "predictions",
-                               "test_probs.npy"))
+  run_dir = str(tmp_path / "run")
+  final = loop.train(config, run_dir, progress=False)
+  probs = np.load(os.path.join(run_dir, "predictions", "test_probs.npy"))
   p = final["num_labels"]
-  assert probs.shape[1] == p  # the soft head is not a prediction
-  np.testing.assert_allclose(probs.sum(1), 1.0, atol=1e-5)
-  # The model itself has 2P outputs.
-  state = state_lib.create_state(config_lib.resolve(config), p, 100, 10)
-  ids = jnp.ones((2, 8), jnp.int32)
-  assert state.model()(ids, jnp.ones((2, 8), jnp.int32),
-                       deterministic=True).shape == (2, 2 * p)
+  run = loop.prepare(config, run_dir, need_soft=False)
+  mngr = checkpoint.manager(run_dir)
+  assert loop.restore_latest(run, mngr)["step"] == final["steps"]
+  mngr.close()
+  test = run.splits["test"]
+  outputs = np.asarray(run.state.model()(
+      jnp.asarray(test.input_ids), jnp.asarray(test.attention_mask),
+      deterministic=True))
+  assert outputs.shape == (len(test), 2 * p)
+  np.testing.assert_allclose(probs, softmax(outputs[:, :p]), atol=1e-5)
+  assert np.abs(probs - softmax(outputs[:, p:])).max() > 0.05

@@ -126,8 +126,12 @@ def test_killed_run_finishes_with_the_same_table(tmp_path):
   # its 3rd update (a minute at most), and Ctrl-C lands in its training.
   runs = broken / "work" / "tiny" / "runs"
   first = "work/tiny/runs/tiny/balanced/fold0/seed0/textcnn/none/final.json"
+  # tests/hooks/sitecustomize.py, on the jobs' PYTHONPATH, does the pausing.
+  hooks = os.pathsep.join(filter(None, [str(REPO / "tests" / "hooks"),
+                                        os.environ.get("PYTHONPATH")]))
   proc = _snakemake(broken, config, "--prioritize", first, wait=False,
-                    env={"KWLS_TRAIN_TEST_PAUSE": "kwls:3"})
+                    env={"KWLS_TRAIN_TEST_PAUSE": "kwls:3",
+                         "PYTHONPATH": hooks})
   deadline = time.time() + 300
   while (time.time() < deadline and proc.poll() is None
          and not (list(runs.rglob("PAUSED")) and
