@@ -9,10 +9,12 @@ Intermediate files go to work/<experiment>/ (git-ignored); results/<experiment>/
 gets the tables and figures. An interrupted run picks up where it stopped.
 """
 
+import argparse
 import itertools
 import json
 import os
 import shlex
+import sys
 
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
@@ -93,17 +95,32 @@ def run_dir(w, **change):
             f"seed{v['seed']}/{v['model']}/{v['method']}")
 
 
+def profiles_given():
+    """The --profile values of this snakemake command ($SNAKEMAKE_PROFILE if
+    none); the main process's only, hence report runs there (localrules)."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--profile", action="append")
+    given = parser.parse_known_args(sys.argv[1:])[0].profile or [
+        os.environ.get("SNAKEMAKE_PROFILE", "")]
+    return [p for p in given if p and p != "none"]
+
+
 def rerun_command():
-    """The command line that reruns this experiment, for the report: the config
-    files given (repository paths relative to it; default quick.yaml) and every
-    --config value, data_dir included where it came from $KWLS_DATA_DIR."""
-    files = [os.path.relpath(f, REPO) if os.path.abspath(f).startswith(
-                 os.path.join(os.path.abspath(REPO), "")) else str(f)
-             for f in workflow.config_settings.configfiles]
+    """The command line that reruns this experiment, for the report: the
+    profiles (else --cores all) and config files given (repository paths
+    relative to it; default quick.yaml) and every --config value, data_dir
+    included where it came from $KWLS_DATA_DIR."""
+    in_repo = lambda f: os.path.relpath(f, REPO) if os.path.abspath(f).startswith(
+        os.path.join(os.path.abspath(REPO), "")) else str(f)
+    files = [in_repo(f) for f in workflow.config_settings.configfiles]
     values = dict(workflow.config_settings.config)
     if DATA_DIR and not config.get("data_dir"):
         values["data_dir"] = DATA_DIR
-    words = ["snakemake", "--cores", "all"]
+    words = ["snakemake"]
+    for p in profiles_given():
+        words += ["--profile", in_repo(p) if os.path.exists(p) else p]
+    if len(words) == 1:
+        words += ["--cores", "all"]
     for f in files or ["experiments/quick.yaml"]:
         words += ["--configfile", f]
     if values:

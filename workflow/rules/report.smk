@@ -1,4 +1,8 @@
 # Aggregation: paper-style tables, figures, and the W&B record of the experiment.
+# Local on a cluster too: the rerun command (profiles_given) comes from this
+# process's command line.
+
+localrules: report, publish
 
 
 rule report:

@@ -56,7 +56,7 @@ rule train:
         RUNS + "/{dataset}/{setting}/fold{fold}/seed{seed}/{model}/{method}/final.json",
     log:
         RUNS + "/{dataset}/{setting}/fold{fold}/seed{seed}/{model}/{method}/train.log",
-    threads: workflow.cores
+    threads: lambda w: workflow.cores  # a cluster profile sets its own (set-threads)
     resources:
         gpu=lambda w: 1 if w.model == "bert" else 0,
     params:
