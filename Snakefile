@@ -11,6 +11,7 @@ The plan's names, paths and flags come from kwls_jax/workflow.py.
 """
 
 import os
+import sys
 
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate

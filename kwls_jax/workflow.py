@@ -8,6 +8,7 @@ fold, seed, model, method) to their values; a rule passes `dict(w.items())`.
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import json
 import os
@@ -98,19 +99,33 @@ def run_labels(paths: Sequence[str]) -> list[str]:
   return ["/".join(q[i] for i in varying) for q in parts]
 
 
+def profiles_given(argv: Sequence[str], env_profile: str = "") -> list[str]:
+  """The --profile values of a snakemake command line (else `env_profile`,
+  $SNAKEMAKE_PROFILE); 'none' is no profile."""
+  parser = argparse.ArgumentParser(add_help=False)
+  parser.add_argument("--profile", action="append")
+  given = parser.parse_known_args(list(argv))[0].profile or [env_profile]
+  return [p for p in given if p and p != "none"]
+
+
 def rerun_command(repo: str, configfiles: Sequence[str], values: Mapping,
-                  env_data_dir: str = "") -> str:
-  """The command line that reruns an experiment, for the report: the config
-  files given (repository paths relative to it; default quick.yaml), every
-  --config value, and `env_data_dir` ($KWLS_DATA_DIR where no config sets
-  data_dir) as data_dir."""
+                  env_data_dir: str = "", profiles: Sequence[str] = ()) -> str:
+  """The command line that reruns an experiment, for the report: the profiles
+  given (else --cores all), the config files given (repository paths relative
+  to it; default quick.yaml), every --config value, and `env_data_dir`
+  ($KWLS_DATA_DIR where no config sets data_dir) as data_dir."""
   inside = os.path.join(os.path.abspath(repo), "")
-  files = [os.path.relpath(f, repo) if os.path.abspath(f).startswith(inside)
-           else str(f) for f in configfiles]
+  in_repo = lambda f: (os.path.relpath(f, repo)
+                       if os.path.abspath(f).startswith(inside) else str(f))
+  files = [in_repo(f) for f in configfiles]
   values = dict(values)
   if env_data_dir:
     values["data_dir"] = env_data_dir
-  words = ["snakemake", "--cores", "all"]
+  words = ["snakemake"]
+  for p in profiles:
+    words += ["--profile", in_repo(p) if os.path.exists(p) else p]
+  if not profiles:
+    words += ["--cores", "all"]
   for f in files or ["experiments/quick.yaml"]:
     words += ["--configfile", f]
   if values:

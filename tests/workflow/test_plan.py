@@ -216,3 +216,14 @@ def test_mistakes_are_refused(change, message):
   with pytest.raises(plan.PlanError, match="'squad' is neither"):
     plan.check_before_any_job(_config(datasets=[
         {"name": "squad", "pool": "dev", "test": "dev"}]), "", TRAIN_BASE)
+
+
+def test_rerun_command_names_the_profiles(tmp_path):
+  profiles = plan.profiles_given(
+      ["--profile", str(REPO / "profiles" / "slurm"), "--configfile", "x.yaml"])
+  assert profiles == [str(REPO / "profiles" / "slurm")]
+  assert plan.profiles_given([], "none") == []
+  assert plan.profiles_given([], "mine") == ["mine"]
+  words = shlex.split(plan.rerun_command(str(REPO), [], {}, profiles=profiles))
+  assert words[:3] == ["snakemake", "--profile", "profiles/slurm"]
+  assert "--cores" not in words

@@ -3,11 +3,8 @@ and a run killed midway finishes, when started again, with the same table."""
 
 from __future__ import annotations
 
-import csv
-import gzip
 import json
 import os
-import pathlib
 import shlex
 import signal
 import subprocess
@@ -17,41 +14,8 @@ import time
 import numpy as np
 import pytest
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
-WORDS = [["apple", "pear", "plum", "fig"], ["goal", "match", "team", "coach"],
-         ["stock", "market", "bank", "shares"]]
-
-
-def _corpus(root: pathlib.Path) -> pathlib.Path:
-  """A 3-class corpus, `tiny`, with class-specific words plus shared noise."""
-  rng = np.random.default_rng(0)
-  folder = root / "data" / "tiny"
-  folder.mkdir(parents=True)
-  noise = sum(WORDS, [])
-  for split, n in (("train", 96), ("test", 48)):
-    with gzip.open(folder / f"{split}.jsonl.gz", "wt", encoding="utf-8") as f:
-      for i in range(n):
-        c = i % 3
-        words = [rng.choice(WORDS[c]) if rng.random() < 0.6 else
-                 rng.choice(noise) for _ in range(8)]
-        f.write(json.dumps({"text": " ".join(words), "label": c}) + "\n")
-  (folder / "labels.json").write_text('["fruit", "sport", "finance"]')
-  return root / "data"
-
-
-def _config(root: pathlib.Path, folds, methods) -> pathlib.Path:
-  cfg = {
-      "experiment": "tiny", "table": "", "data_dir": str(_corpus(root)),
-      "datasets": [{"name": "tiny", "pool": "train", "test": "test"}],
-      "settings": ["balanced"], "folds": folds, "seeds": [0],
-      "models": ["textcnn"], "methods": methods,
-      "train": {"epochs": 2, "batch_size": 16, "model.max_length": 16,
-                "model.embed_dim": 16, "log_every": 1},
-  }
-  path = root / "tiny.yaml"
-  path.write_text(json.dumps(cfg))  # JSON is YAML
-  return path
-
+import tiny_experiment
+from tiny_experiment import REPO, config as _config, table as _table
 
 _WITH_SIGINT = ("import runpy, signal; "
                 "signal.signal(signal.SIGINT, signal.default_int_handler); "
@@ -60,9 +24,7 @@ _WITH_SIGINT = ("import runpy, signal; "
 
 
 def _snakemake(root, config, *extra, wait=True, env=None):
-  env = dict(os.environ, **(env or {}), WANDB_MODE="disabled",
-             PATH=os.path.dirname(sys.executable) + os.pathsep +
-             os.environ.get("PATH", ""))
+  env = tiny_experiment.env(**(env or {}))
   cmd = [sys.executable, "-m", "snakemake", "--snakefile",
          str(REPO / "Snakefile"), "--directory", str(root), "--configfile",
          str(config), "--cores", "2", "all", *extra]
@@ -78,11 +40,6 @@ def _snakemake(root, config, *extra, wait=True, env=None):
                         timeout=600, check=False)
   assert proc.returncode == 0, proc.stderr[-3000:]
   return proc
-
-
-def _table(root):
-  with open(root / "results" / "tiny" / "table.csv", encoding="utf-8") as f:
-    return list(csv.DictReader(f))
 
 
 def test_tables_match_their_run_directories(tmp_path):

@@ -1,4 +1,8 @@
 # Aggregation: paper-style tables, figures, and the W&B record of the experiment.
+# Local on a cluster too: the rerun command (plan.profiles_given) comes from this
+# process's command line.
+
+localrules: report, publish
 
 
 rule report:
@@ -21,7 +25,9 @@ rule report:
         flags=plan.report_flags(config, ALL_RUNS, plan.rerun_command(
             REPO, workflow.config_settings.configfiles,
             workflow.config_settings.config,
-            "" if config.get("data_dir") else DATA_DIR)),
+            "" if config.get("data_dir") else DATA_DIR,
+            plan.profiles_given(sys.argv[1:],
+                                os.environ.get("SNAKEMAKE_PROFILE", "")))),
     shell:
         "python -m kwls_jax.reporting.report {params.run_dirs} "
         "--experiment {params.experiment} --out-dir {params.out_dir} {params.flags} "

@@ -9,7 +9,7 @@ rule train:
         os.path.join(RUNS, "{dataset}/{setting}/fold{fold}/seed{seed}/{model}/{method}/final.json"),
     log:
         os.path.join(RUNS, "{dataset}/{setting}/fold{fold}/seed{seed}/{model}/{method}/train.log"),
-    threads: workflow.cores
+    threads: lambda w: workflow.cores  # a cluster profile sets its own (set-threads)
     resources:
         gpu=lambda w: 1 if w.model == "bert" else 0,
     params:
