@@ -3,8 +3,9 @@
 pysbd (the Golden Rules segmenter) splits; each sentence is then located in
 the paragraph, so spans are character offsets into the unchanged text, with
 no leading or trailing whitespace, in order, and every non-space character
-belongs to exactly one span. A newline inside a SQuAD paragraph is a lost
-subscript ("O\\n2"), not a break: it is read as a space before splitting.
+belongs to exactly one span. In SQuAD a newline between a letter and a digit
+is a lost subscript ("O\\n2"): pysbd reads it as "_", which joins; other
+newlines as spaces.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import functools
 import re
 
 _REGEX_BREAK = re.compile(r"(?<=[.?!])\s+")
+_SUBSCRIPT = re.compile(r"(?<=[^\W\d_])\n(?=\d)")  # O\n2, CO\n2, CH\n3
 
 
 @functools.cache
@@ -41,7 +43,7 @@ def _locate(text: str, sentences: list[str]) -> list[tuple[int, int]]:
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
   """Sentences of `text` by pysbd, as (start, end) offsets."""
-  flat = text.replace("\n", " ").replace("\r", " ")
+  flat = _SUBSCRIPT.sub("_", text).replace("\n", " ").replace("\r", " ")
   return _locate(flat, _segmenter().segment(flat))  # same offsets as text
 
 
