@@ -31,7 +31,7 @@ def squad_row(qid, title, context, question, *answers):
 
 PARIS = ("Dr. Smith went to Paris in Jan. 1990. He stayed for two weeks! "
          "Why did he go? He met J. R. Tolkien there.[citation needed] "
-         "Ozone (O\n3) was his topic.")
+         "Oxygen (O\n2) binds. Ozone (O\n3) was his topic.")
 ROME = "Rome is old. It has many churches."
 
 
