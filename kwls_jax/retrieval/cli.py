@@ -1,7 +1,7 @@
 """`kwls reqa`: the ReQA benchmark built from SQuAD, and BM25 on it.
 
     kwls reqa build INPUT --out DIR
-    kwls reqa bm25 DIR [--k1 0.9] [--b 0.4] [--queries FILE]
+    kwls reqa bm25 DIR [--k1 0.9] [--b 0.4] [--queries FILE] [--fold F]
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ def add_parser(subparsers) -> None:
   p.add_argument("--b", type=float, default=0.4)
   p.add_argument("--queries", default=None, metavar="FILE",
                  help="queries .jsonl(.gz) (default DIR/queries.jsonl.gz)")
+  p.add_argument("--fold", type=int, default=None, metavar="F",
+                 help="only the queries of fold F's articles (reqa."
+                 "article_folds: the i-th article is in fold i %% 4)")
   p.set_defaults(handler=run_bm25)
 
 
@@ -62,6 +65,13 @@ def run_bm25(args) -> int:
   candidates = reqa.read_candidates(args.dir)
   queries = reqa.read_queries(
       args.queries or os.path.join(args.dir, reqa.QUERIES), len(candidates))
+  if args.fold is not None:
+    if not 0 <= args.fold < 4:
+      raise ValueError(f"--fold {args.fold}: folds are 0..3")
+    queries = reqa.split_queries(queries, args.fold)[1]
+  if not queries:
+    raise ValueError("no queries to rank" + (
+        "" if args.fold is None else f" in fold {args.fold}"))
   retriever = bm25.index([c["text"] for c in candidates], args.k1, args.b)
   ranks = bm25.gold_ranks(retriever, [q["question"] for q in queries],
                           [q["gold"] for q in queries])

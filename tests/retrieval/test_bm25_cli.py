@@ -51,6 +51,21 @@ def test_build_then_bm25(tmp_path, synthetic_rows, write_gz, capsys):
   assert out["MRR"] == pytest.approx(100 / 1.5, abs=0.01)
 
 
+def test_bm25_of_a_fold(tmp_path, synthetic_rows, write_gz, capsys):
+  squad = write_gz(tmp_path / "squad.jsonl.gz", synthetic_rows)
+  _kwls("reqa", "build", squad, "--out", str(tmp_path / "b"))
+  capsys.readouterr()
+  counts = []
+  for fold in range(2):  # articles Paris (fold 0: 4 queries), Rome (fold 1)
+    assert _kwls("reqa", "bm25", str(tmp_path / "b"), "--fold", str(fold)) == 0
+    counts.append(json.loads(capsys.readouterr().out)["queries"])
+  assert counts == [4, 1]
+  with pytest.raises(ValueError, match="no queries to rank in fold 2"):
+    _kwls("reqa", "bm25", str(tmp_path / "b"), "--fold", "2")
+  with pytest.raises(ValueError, match="--fold 4"):
+    _kwls("reqa", "bm25", str(tmp_path / "b"), "--fold", "4")
+
+
 def test_build_error_names_file_and_line(tmp_path, synthetic_rows, write_gz):
   squad = write_gz(tmp_path / "squad.jsonl.gz",
                    synthetic_rows[:1] + ['{"id": "x", "title": "t"}'])
