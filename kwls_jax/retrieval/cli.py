@@ -68,7 +68,8 @@ def run_bm25(args) -> int:
   if args.fold is not None:
     if not 0 <= args.fold < 4:
       raise ValueError(f"--fold {args.fold}: folds are 0..3")
-    queries = reqa.split_queries(queries, args.fold)[1]
+    folds = reqa.article_folds([c["article"] for c in candidates])
+    queries = reqa.split_queries(queries, folds, args.fold)[1]
   if not queries:
     raise ValueError("no queries to rank" + (
         "" if args.fold is None else f" in fold {args.fold}"))

@@ -102,10 +102,17 @@ def article_folds(articles: Sequence[str], k: int = 4) -> dict[str, int]:
   return {a: i % k for i, a in enumerate(dict.fromkeys(articles))}
 
 
-def split_queries(queries: Sequence[dict], fold: int,
-                  k: int = 4) -> tuple[list[dict], list[dict]]:
-  """(train, test) queries: test are those of the articles in `fold`."""
-  folds = article_folds([q["article"] for q in queries], k)
+def split_queries(queries: Sequence[dict], folds: dict[str, int],
+                  fold: int) -> tuple[list[dict], list[dict]]:
+  """(train, test) queries: test are those of the articles in `fold`.
+
+  `folds` is `article_folds` of the candidates' articles, so a fold is the
+  same whichever queries are given.
+  """
+  missing = {q["article"] for q in queries} - folds.keys()
+  if missing:
+    raise CorpusError(f"queries of articles without candidates: "
+                      f"{sorted(missing)[:3]}")
   test = [q for q in queries if folds[q["article"]] == fold]
   return [q for q in queries if folds[q["article"]] != fold], test
 

@@ -60,6 +60,13 @@ def test_bm25_of_a_fold(tmp_path, synthetic_rows, write_gz, capsys):
     assert _kwls("reqa", "bm25", str(tmp_path / "b"), "--fold", str(fold)) == 0
     counts.append(json.loads(capsys.readouterr().out)["queries"])
   assert counts == [4, 1]
+  # folds are the candidates' articles', whichever queries are given
+  rome = write_gz(tmp_path / "rome.jsonl.gz", [
+      q for q in reqa.read_queries(tmp_path / "b" / reqa.QUERIES, 99)
+      if q["article"] == "Rome"])
+  assert _kwls("reqa", "bm25", str(tmp_path / "b"), "--queries", rome,
+               "--fold", "1") == 0
+  assert json.loads(capsys.readouterr().out)["queries"] == 1
   with pytest.raises(ValueError, match="no queries to rank in fold 2"):
     _kwls("reqa", "bm25", str(tmp_path / "b"), "--fold", "2")
   with pytest.raises(ValueError, match="--fold 4"):

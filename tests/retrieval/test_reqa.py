@@ -99,13 +99,19 @@ def test_article_folds_are_balanced_and_follow_input_order():
 
 def test_split_queries_hold_out_whole_articles():
   queries = [{"id": str(i), "article": f"a{i % 10}"} for i in range(100)]
+  folds = reqa.article_folds([f"a{i}" for i in range(10)])
   tests = []
   for fold in range(4):
-    train, test = reqa.split_queries(queries, fold)
+    train, test = reqa.split_queries(queries, folds, fold)
+    # the folds of the articles, whichever queries are given
+    assert reqa.split_queries(queries[50:], folds, fold)[1] == [
+        q for q in test if int(q["id"]) >= 50]
     assert len(train) + len(test) == 100
     assert not {q["article"] for q in train} & {q["article"] for q in test}
     tests += test
   assert sorted(q["id"] for q in tests) == sorted(q["id"] for q in queries)
+  with pytest.raises(CorpusError, match="without candidates"):
+    reqa.split_queries([{"article": "b"}], folds, 0)
 
 
 def test_write_and_read_round_trip(tmp_path, synthetic_rows):
