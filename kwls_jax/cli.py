@@ -8,6 +8,8 @@
     kwls train CONFIG [--set key=value ...] [--run-dir DIR]
     kwls evaluate RUN_DIR [--split test|dev]
     kwls calibration [LABEL=]RUN_DIR ... --out OUT.png [--split test|dev]
+    kwls reqa build INPUT --out DIR
+    kwls reqa bm25 DIR [--k1 0.9] [--b 0.4] [--queries FILE] [--fold F]
 
 Bad input exits with status 2 and a one-line error naming the file and line;
 `kwls --debug ...` or KWLS_DEBUG=1 adds its traceback. Other errors show their
@@ -84,7 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
   p.add_argument("--train-out", required=True)
   p.add_argument("--dev-out", required=True)
   from kwls_jax.training import cli as training_cli  # pylint: disable=g-import-not-at-top
+  from kwls_jax.retrieval import cli as retrieval_cli  # pylint: disable=g-import-not-at-top
   training_cli.add_parsers(sub)
+  retrieval_cli.add_parser(sub)
   p = sub.add_parser(
       "calibration", help="reliability diagram of runs' predictions (PNG) "
       "and their expected calibration error")
@@ -234,9 +238,11 @@ def main(argv: Sequence[str] | None = None) -> int:
   args = build_parser().parse_args(argv)
   memory.use_mmap_for_large_buffers()
   from kwls_jax.training import cli as training_cli  # pylint: disable=g-import-not-at-top
+  from kwls_jax.retrieval import cli as retrieval_cli  # pylint: disable=g-import-not-at-top
   command = {"soft-labels": cmd_soft_labels, "explain": cmd_explain,
              "corpus": cmd_corpus, "subset": cmd_subset,
              "train": training_cli.run_train,
+             "reqa": retrieval_cli.run,
              "evaluate": training_cli.run_evaluate,
              "calibration": cmd_calibration}
   try:
