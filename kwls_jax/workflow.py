@@ -9,6 +9,7 @@ fold, seed, model, method) to their values; a rule passes `dict(w.items())`.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import itertools
 import json
 import os
@@ -22,6 +23,7 @@ SWEPT = ("kwls", "tfidf", "classic")
 HP_KEYS = (("k1", "smoothing.k1"), ("b", "smoothing.b"), ("k2", "smoothing.k2"),
            ("a", "alpha"))
 RUN_KEYS = ("dataset", "setting", "fold", "seed", "model", "method")
+WANDB_PROJECT = "kwls-jax"  # where an experiment logs unless it names another
 
 
 class PlanError(ValueError):
@@ -35,6 +37,11 @@ def work_dir(config: Mapping) -> str:
 
 def runs_dir(config: Mapping) -> str:
   return f"{work_dir(config)}/runs"
+
+
+def records_dir(config: Mapping) -> str:
+  """results/<experiment>/runs: the committed records of finished runs."""
+  return f"results/{config['experiment']}/runs"
 
 
 def sweep_tags(config: Mapping) -> list[str]:
@@ -80,15 +87,64 @@ def run_dir(config: Mapping, w: Mapping, **change) -> str:
           f"seed{v['seed']}/{v['model']}/{v['method']}")
 
 
-def all_runs(config: Mapping) -> list[str]:
-  """final.json of every run of the experiment, dataset by dataset."""
+def record_dir(config: Mapping, w: Mapping) -> str:
+  """Where the record of run `w` is committed: run_dir's path under
+  results/<experiment>/runs."""
+  return records_dir(config) + run_dir(config, w)[len(runs_dir(config)):]
+
+
+def all_wildcards(config: Mapping) -> list[dict]:
+  """The wildcards of every run of the experiment, dataset by dataset, as
+  strings (as Snakemake gives them)."""
   return [
-      run_dir(config, dict(zip(RUN_KEYS, (name, *combo)))) + "/final.json"
+      dict(zip(RUN_KEYS, map(str, (name, *combo))))
       for d in config["datasets"]
       for name in [d["name"]]
       for combo in itertools.product(
           d.get("settings", config["settings"]), config["folds"],
           config["seeds"], config["models"], method_names(config))]
+
+
+def all_runs(config: Mapping) -> list[str]:
+  """final.json of every run of the experiment, dataset by dataset."""
+  return [run_dir(config, w) + "/final.json" for w in all_wildcards(config)]
+
+
+def signature(config: Mapping, w: Mapping) -> str:
+  """What a run's numbers depend on: a hash of its `kwls train` settings
+  (W&B fields and name aside), kept in its run.json."""
+  settings = {k: v for k, v in train_settings(
+      config, w, train_inputs(config, w)).items()
+              if k != "name" and not k.startswith("wandb.")}
+  return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str)
+                        .encode()).hexdigest()[:16]
+
+
+def is_recorded(config: Mapping, w: Mapping, root: str = ".") -> bool:
+  """Whether run `w` has a complete record (final.json) made with the
+  settings the config gives it now (run.json's signature)."""
+  record = os.path.join(root, record_dir(config, w))
+  try:
+    with open(os.path.join(record, "run.json"), encoding="utf-8") as f:
+      made_with = json.load(f).get("signature")
+  except (OSError, ValueError):
+    return False
+  return (os.path.exists(os.path.join(record, "final.json"))
+          and made_with == signature(config, w))
+
+
+def report_inputs(config: Mapping, root: str = ".") -> list[str]:
+  """final.json of every run the report waits for: its committed record
+  when that counts as done (`is_recorded`), else the run in work/, which
+  the train rule makes and records."""
+  return [(record_dir(config, w) if is_recorded(config, w, root)
+           else run_dir(config, w)) + "/final.json"
+          for w in all_wildcards(config)]
+
+
+def report_run_dirs(config: Mapping) -> list[str]:
+  """The record of every run, which the report reads."""
+  return [record_dir(config, w) for w in all_wildcards(config)]
 
 
 def run_labels(paths: Sequence[str]) -> list[str]:
@@ -142,7 +198,7 @@ def figures(config: Mapping) -> list[str]:
 
 def report_flags(config: Mapping, runs: Sequence[str], command: str) -> str:
   """The flags of `kwls_jax.reporting.report` for this experiment."""
-  project = config.get("wandb_project", "")
+  project = config.get("wandb_project", WANDB_PROJECT)
   train = config.get("train", {})
   return " ".join(
       ([f"--table {config['table']}"] if config["table"] else [])
@@ -198,9 +254,17 @@ def set_flag(key: str, value) -> str:
   return f"--set '{item}'" if "'" not in item else f"--set {shlex.quote(item)}"
 
 
-def train_flags(config: Mapping, w: Mapping, inputs: Mapping) -> str:
-  """The --set flags of a run: its name, model, method, data and W&B fields,
-  then the config's smoothing and train: values, then a sweep's values."""
+def is_teacher(config: Mapping, w: Mapping) -> bool:
+  """Whether run `w` is LS-Distill's teacher: the original model's run in an
+  experiment with distill (only it saves its training-set predictions)."""
+  return (split_method(w["method"])[0] == "none"
+          and "distill" in config["methods"])
+
+
+def train_settings(config: Mapping, w: Mapping, inputs: Mapping) -> dict:
+  """The `kwls train --set` values of a run: its name, model, method, data
+  and W&B fields, then the config's smoothing and train: values, then a
+  sweep's values."""
   experiment = config["experiment"]
   flags = {"name": f"{experiment}-{w['dataset']}-{w['setting']}-f{w['fold']}-"
                    f"s{w['seed']}-{w['model']}-{w['method']}",
@@ -208,9 +272,10 @@ def train_flags(config: Mapping, w: Mapping, inputs: Mapping) -> str:
            "seed": w["seed"],
            "data.train": inputs["train"], "data.dev": inputs["dev"],
            "data.test": inputs["test"],
-           "wandb.project": config.get("wandb_project", ""),
+           "wandb.project": config.get("wandb_project", WANDB_PROJECT),
            "wandb.group": experiment,
-           "wandb.job_type": f"{w['dataset']}/{w['model']}/{w['method']}"}
+           "wandb.job_type": f"{w['dataset']}/{w['model']}/{w['method']}",
+           "save_train_probs": is_teacher(config, w)}
   flags.update({f"smoothing.{k}": v for k, v in config["smoothing"].items()})
   if "soft" in inputs:
     flags["soft_labels"] = inputs["soft"]
@@ -218,7 +283,13 @@ def train_flags(config: Mapping, w: Mapping, inputs: Mapping) -> str:
     flags["teacher_run"] = os.path.dirname(inputs["teacher"])
   flags.update(config.get("train", {}))
   flags.update(split_method(w["method"])[1])  # a sweep's values win
-  return " ".join(set_flag(k, v) for k, v in flags.items())
+  return flags
+
+
+def train_flags(config: Mapping, w: Mapping, inputs: Mapping) -> str:
+  """`train_settings` as --set flags."""
+  return " ".join(set_flag(k, v) for k, v in
+                  train_settings(config, w, inputs).items())
 
 
 def run_meta(config: Mapping, w: Mapping) -> str:
@@ -226,7 +297,8 @@ def run_meta(config: Mapping, w: Mapping) -> str:
   return json.dumps({"experiment": config["experiment"],
                      "dataset": w["dataset"], "setting": w["setting"],
                      "fold": int(w["fold"]), "seed": int(w["seed"]),
-                     "model": w["model"], "method": w["method"]})
+                     "model": w["model"], "method": w["method"],
+                     "signature": signature(config, w)})
 
 
 def _label_names(name: str, data_dir: str) -> list[str] | None:

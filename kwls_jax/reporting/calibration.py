@@ -7,6 +7,7 @@ accuracy only. These are the numbers behind a reliability diagram
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Sequence
 
@@ -52,10 +53,31 @@ def _labels_from_config(run_dir: str, split: str) -> np.ndarray:
   return corpus.multi_hot() if corpus.multi_label else corpus.labels
 
 
-def pooled(predictions: Sequence[Predictions]) -> Predictions:
-  """Replicates' predictions as one set (rows concatenated)."""
-  return (np.concatenate([p for p, _ in predictions]),
-          np.concatenate([l for _, l in predictions]))
+def read_reliability(run_dir: str) -> dict:
+  """A run record's reliability bins (reliability.json), else those of the
+  run's saved test predictions."""
+  path = os.path.join(run_dir, "reliability.json")
+  if not os.path.exists(path):
+    return reliability(*run_predictions(run_dir))
+  with open(path, encoding="utf-8") as f:
+    bins = json.load(f)
+  nan = lambda xs: np.array([np.nan if x is None else x for x in xs], float)
+  rows = np.asarray(bins["rows"], np.int64)
+  conf, acc = nan(bins["confidence"]), nan(bins["accuracy"])
+  return {"rows": rows, "confidence": conf, "accuracy": acc,
+          "ece": metrics.ece_of_bins(rows, conf, acc)}
+
+
+def pooled_reliability(runs: Sequence[dict]) -> dict:
+  """Replicates' reliability bins as one set: rows added, means weighted."""
+  rows = np.sum([r["rows"] for r in runs], axis=0)
+  weighted = lambda key: np.sum(
+      [np.nan_to_num(r[key]) * r["rows"] for r in runs], axis=0)
+  with np.errstate(invalid="ignore", divide="ignore"):
+    conf = np.where(rows > 0, weighted("confidence") / rows, np.nan)
+    acc = np.where(rows > 0, weighted("accuracy") / rows, np.nan)
+  return {"rows": rows, "confidence": conf, "accuracy": acc,
+          "ece": metrics.ece_of_bins(rows, conf, acc)}
 
 
 def reliability(probs: np.ndarray, labels: np.ndarray,

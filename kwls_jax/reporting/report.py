@@ -71,21 +71,21 @@ def write_report(run_dirs, out_dir, experiment, table="", average_settings=False
 
 def calibration_panels(cells) -> dict[str, dict[str, dict]]:
   """{"dataset setting model": {method: reliability}} from the table's
-  cells, each cell's replicates pooled; runs whose test labels cannot be
-  had (no saved labels, data gone) are left out, with a warning."""
+  cells, each cell's replicates pooled; runs without reliability bins or
+  predictions are left out, with a warning."""
   panels: dict[str, dict[str, dict]] = {}
   for cell in cells:
-    preds = []
+    bins = []
     for run_dir in cell.runs:
       try:
-        preds.append(calibration.run_predictions(run_dir))
+        bins.append(calibration.read_reliability(run_dir))
       except (OSError, ValueError) as e:
         print(f"report: warning: no reliability diagram for {e}",
               file=sys.stderr)
-    if preds:
+    if bins:
       panel = f"{cell.dataset} {cell.setting} {cell.model}"
-      panels.setdefault(panel, {})[cell.method] = calibration.reliability(
-          *calibration.pooled(preds))
+      panels.setdefault(panel, {})[cell.method] = \
+          calibration.pooled_reliability(bins)
   return panels
 
 

@@ -76,6 +76,27 @@ def scalars(record: dict) -> dict[str, float]:
           if k not in ("kind", "step") and isinstance(v, (int, float))}
 
 
+GROUPED_BY = ("experiment", "dataset", "setting", "fold", "seed", "model",
+              "method", "alpha")
+
+
+def wandb_config(config: TrainConfig, run_dir: str) -> dict:
+  """A run's W&B config: the keys a workspace groups and filters by
+  (GROUPED_BY) at the top level, from the run.json the workflow writes in
+  run_dir or else the config, and the whole training config under `train`."""
+  meta = {}
+  path = os.path.join(run_dir, "run.json")
+  if os.path.exists(path):
+    with open(path, encoding="utf-8") as f:
+      meta = json.load(f)
+  own = {"experiment": config.wandb.group, "dataset": "", "setting": "",
+         "fold": None, "seed": config.seed, "model": config.model.name,
+         "method": config.method, "alpha": config.alpha}
+  top = {k: meta.get(k, own[k]) for k in GROUPED_BY}
+  top["alpha"] = config.alpha
+  return {**top, "train": to_dict(config)}
+
+
 class Tracker:
   """Appends records to metrics.jsonl and mirrors them to W&B."""
 
@@ -91,7 +112,8 @@ class Tracker:
       run_id = wandb_run_id(run_dir)
       self.run = wandb.init(
           project=w.project, group=w.group or None, job_type=w.job_type or None,
-          tags=list(w.tags) or None, name=config.name, config=to_dict(config),
+          tags=list(w.tags) or None, name=config.name,
+          config=wandb_config(config, run_dir),
           dir=os.path.abspath(run_dir), mode=mode, id=run_id, resume="allow",
           settings=wandb.Settings(init_timeout=60, silent=True,
                                   console="off"))

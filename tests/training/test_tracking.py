@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import pathlib
 import struct
+import time
 
 import numpy as np
 import pytest
@@ -50,6 +51,20 @@ def read_wandb_records(path: pathlib.Path) -> list[bytes]:
   return out
 
 
+def wait_for_exit_record(path: pathlib.Path, seconds: float = 60) -> None:
+  """Waits until wandb's writer process has written the run's exit record:
+  it flushes the .wandb file after `finish` returns."""
+  from wandb.proto import wandb_internal_pb2  # pylint: disable=g-import-not-at-top
+  deadline = time.time() + seconds
+  while time.time() < deadline:
+    for raw in read_wandb_records(path):
+      rec = wandb_internal_pb2.Record()
+      rec.ParseFromString(raw)
+      if rec.WhichOneof("record_type") == "exit":
+        return
+    time.sleep(0.5)
+
+
 def wandb_history(path: pathlib.Path) -> dict[int, dict]:
   """{step: {key: value}} of the history records of a .wandb file."""
   from wandb.proto import wandb_internal_pb2  # pylint: disable=g-import-not-at-top
@@ -66,6 +81,24 @@ def wandb_history(path: pathlib.Path) -> dict[int, dict]:
   return history
 
 
+def wandb_config(path: pathlib.Path) -> dict:
+  """The config a .wandb file records (its config records merged)."""
+  from wandb.proto import wandb_internal_pb2  # pylint: disable=g-import-not-at-top
+  config = {}
+  for raw in read_wandb_records(path):
+    rec = wandb_internal_pb2.Record()
+    rec.ParseFromString(raw)
+    if rec.WhichOneof("record_type") == "run":
+      items = rec.run.config.update
+    elif rec.WhichOneof("record_type") == "config":
+      items = rec.config.update
+    else:
+      continue
+    config.update({(i.key or "/".join(i.nested_key)): json.loads(i.value_json)
+                   for i in items})
+  return config
+
+
 def test_offline_wandb_logs_what_metrics_jsonl_holds(tmp_path, make_config,
                                                      monkeypatch):
   monkeypatch.setenv("WANDB_MODE", "offline")
@@ -73,10 +106,16 @@ def test_offline_wandb_logs_what_metrics_jsonl_holds(tmp_path, make_config,
   values = make_config(epochs=1, wandb={"project": "kwls-test",
                                         "group": "g", "job_type": "train"})
   run_dir = tmp_path / "run"
+  run_dir.mkdir()
+  # The workflow's run.json: what a W&B workspace groups and filters by.
+  meta = {"experiment": "e", "dataset": "d", "setting": "under1", "fold": 2,
+          "seed": 0, "model": "textcnn", "method": "none"}
+  (run_dir / "run.json").write_text(json.dumps(meta))
   loop.train(config_lib.load(None, [], **values), str(run_dir),
              progress=False)
   files = list((run_dir / "wandb").glob("offline-run-*/run-*.wandb"))
   assert len(files) == 1, list((run_dir / "wandb").rglob("*"))
+  wait_for_exit_record(files[0])
   history = wandb_history(files[0])
   records = tracking.read_metrics(str(run_dir))
   assert records and history
@@ -84,6 +123,10 @@ def test_offline_wandb_logs_what_metrics_jsonl_holds(tmp_path, make_config,
     for key, value in tracking.scalars(r).items():
       assert np.isclose(history[r["step"]][key], value), (r["step"], key)
   assert "test/accuracy" in history[12] and "dev/nll" in history[12]
+  config = wandb_config(files[0])
+  assert {k: config[k] for k in meta} == meta
+  assert config["alpha"] == config_lib.load(None, [], **values).alpha
+  assert config["train"]["method"] == values["method"]
 
 
 def test_wandb_mode_disabled_and_no_project_write_nothing(tmp_path, make_config,

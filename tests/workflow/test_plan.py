@@ -109,7 +109,7 @@ def test_rerun_command_reads_back(tmp_path):
 
 def test_report_flags_read_back():
   config = _config(figure2=True, note="it's small", table="table2",
-                   train={"soft_label_start_step": 5})
+                   wandb_project="", train={"soft_label_start_step": 5})
   runs = plan.all_runs(config)
   words = shlex.split(plan.report_flags(config, runs, "snakemake -n"))
   assert words[words.index("--note") + 1] == "it's small"
@@ -227,3 +227,65 @@ def test_rerun_command_names_the_profiles(tmp_path):
   words = shlex.split(plan.rerun_command(str(REPO), [], {}, profiles=profiles))
   assert words[:3] == ["snakemake", "--profile", "profiles/slurm"]
   assert "--cores" not in words
+
+
+def test_only_distills_teacher_saves_training_set_predictions():
+  config = _config()
+  saves = lambda m, c=config: _sets(plan.train_flags(
+      c, _w(method=m), plan.train_inputs(c, _w(method=m))))["save_train_probs"]
+  assert saves("none") == "true"
+  assert {saves(m) for m in ("kwls", "distill")} == {"false"}
+  without = _config(methods=["none", "kwls"])
+  assert saves("none", without) == "false"
+
+
+def test_wandb_is_on_by_default():
+  config = _config()
+  flags = _sets(plan.train_flags(config, _w(), plan.train_inputs(config, _w())))
+  assert flags["wandb.project"] == plan.WANDB_PROJECT == "kwls-jax"
+  assert "--wandb-project kwls-jax" in plan.report_flags(config, [], "c")
+  off = _config(wandb_project="")
+  assert _sets(plan.train_flags(off, _w(), plan.train_inputs(off, _w())))[
+      "wandb.project"] == ""
+  assert "--wandb-project" not in plan.report_flags(off, [], "c")
+
+
+def test_signature_follows_what_the_numbers_depend_on():
+  base = plan.signature(_config(), _w())
+  assert plan.signature(_config(), _w()) == base
+  assert plan.signature(_config(wandb_project="other"), _w()) == base
+  assert plan.signature(_config(train={"epochs": 5}), _w()) != base
+  assert plan.signature(_config(smoothing={"k1": 1.5}), _w()) != base
+  assert plan.signature(_config(), _w(fold="0")) != base
+  # As the plan lists the runs, and as Snakemake's wildcards give them.
+  w = plan.all_wildcards(_config(folds=[1], seeds=[2], models=["lstm"]))[0]
+  assert plan.signature(_config(), w) == plan.signature(
+      _config(), {k: str(v) for k, v in w.items()})
+  assert json.loads(plan.run_meta(_config(), _w()))["signature"] == base
+
+
+def _record(root, config, w, signature=None, final=True):
+  record = root / plan.record_dir(config, w)
+  record.mkdir(parents=True)
+  meta = json.loads(plan.run_meta(config, w))
+  if signature is not None:
+    meta["signature"] = signature
+  (record / "run.json").write_text(json.dumps(meta))
+  if final:
+    (record / "final.json").write_text("{}")
+
+
+def test_committed_records_count_as_done_while_their_settings_hold(tmp_path):
+  config = _config(folds=[0, 1, 2, 3], methods=["none"])
+  ws = plan.all_wildcards(config)
+  assert [plan.run_dir(config, w) + "/final.json" for w in ws] == \
+      plan.all_runs(config)
+  assert plan.record_dir(config, ws[0]).startswith("results/x/runs/ag_news/")
+  _record(tmp_path, config, ws[0])  # complete, same settings
+  _record(tmp_path, config, ws[1], final=False)  # interrupted
+  _record(tmp_path, config, ws[2], signature="stale")  # other settings
+  inputs = plan.report_inputs(config, str(tmp_path))
+  assert inputs[0] == plan.record_dir(config, ws[0]) + "/final.json"
+  assert inputs[1:] == plan.all_runs(config)[1:]
+  assert plan.report_run_dirs(config) == [plan.record_dir(config, w)
+                                          for w in ws]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -70,7 +71,25 @@ def test_tables_match_their_run_directories(tmp_path):
   # LS-Distill learnt from its teacher, the same fold's original model.
   distill = [r for r in rows if r["method"] == "distill"][0]["runs"].split(";")
   cfg = json.loads((tmp_path / distill[0] / "config.json").read_text())
-  assert cfg["teacher_run"].endswith(distill[0].replace("distill", "none"))
+  assert cfg["teacher_run"].endswith(
+      distill[0].replace("distill", "none").replace("results/", "work/"))
+  # Each run is recorded in results/tiny/runs/, without its predictions
+  # and checkpoints; the teacher alone saved its training-set predictions.
+  records = sorted((tmp_path / "results" / "tiny" / "runs").rglob("final.json"))
+  assert len(records) == 6 and all(r["runs"].startswith("results/tiny/runs/")
+                                   for r in rows)
+  assert not list((tmp_path / "results").rglob("*.npy"))
+  work_runs = tmp_path / "work" / "tiny" / "runs"
+  assert {p.parts[-3] for p in work_runs.rglob("train_probs.npy")} == {"none"}
+  # A fresh checkout has the records but no work/: they count as done, and
+  # the report made from them alone is the same.
+  before = (tmp_path / "results" / "tiny" / "table.csv").read_text()
+  shutil.rmtree(tmp_path / "work")
+  (tmp_path / "results" / "tiny" / "table.csv").unlink()
+  assert "train" not in _planned_jobs(tmp_path, config)
+  proc = _snakemake(tmp_path, config, "--config", "note=it's tiny")
+  assert "6 of 6 runs recorded" in proc.stderr
+  assert (tmp_path / "results" / "tiny" / "table.csv").read_text() == before
 
 
 def test_killed_run_finishes_with_the_same_table(tmp_path):

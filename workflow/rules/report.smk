@@ -19,10 +19,11 @@ rule report:
     log:
         os.path.join(WORK, "logs/report.log"),
     params:
-        run_dirs=lambda w, input: " ".join(os.path.dirname(p) for p in input.runs),
+        run_dirs=" ".join(plan.report_run_dirs(config)),
         experiment=EXPERIMENT,
         out_dir=lambda w, output: os.path.dirname(output.md),
-        flags=plan.report_flags(config, ALL_RUNS, plan.rerun_command(
+        flags=plan.report_flags(config, [
+            d + "/final.json" for d in plan.report_run_dirs(config)], plan.rerun_command(
             REPO, workflow.config_settings.configfiles,
             workflow.config_settings.config,
             "" if config.get("data_dir") else DATA_DIR,
