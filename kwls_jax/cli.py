@@ -10,6 +10,7 @@
     kwls calibration [LABEL=]RUN_DIR ... --out OUT.png [--split test|dev]
     kwls reqa build INPUT --out DIR
     kwls reqa bm25 DIR [--k1 0.9] [--b 0.4] [--queries FILE] [--fold F]
+    kwls dashboard EXPERIMENT [--project P] [--entity E] [--out FILE.json]
 
 Bad input exits with status 2 and a one-line error naming the file and line;
 `kwls --debug ...` or KWLS_DEBUG=1 adds its traceback. Other errors show their
@@ -97,6 +98,19 @@ def build_parser() -> argparse.ArgumentParser:
   p.add_argument("--split", default="test", choices=["test", "dev"])
   p.add_argument("--out", required=True, metavar="OUT.png")
   p.add_argument("--title", default="Reliability of predictions")
+  p = sub.add_parser(
+      "dashboard", help="a saved W&B workspace of an experiment's runs "
+      "(offline: its JSON spec, no network)")
+  p.add_argument("experiment", metavar="EXPERIMENT",
+                 help="the experiment's name (config `experiment`, W&B group)")
+  p.add_argument("--project", default=None,
+                 help="W&B project (default: experiments/EXPERIMENT.yaml's "
+                 "wandb_project, else kwls-jax)")
+  p.add_argument("--entity", default=None,
+                 help="W&B entity (default: the API key's default entity)")
+  p.add_argument("--out", default=None, metavar="FILE.json",
+                 help="write the spec here and save nothing (the default "
+                 "without an API key: results/EXPERIMENT/dashboard.json)")
   return parser
 
 
@@ -234,6 +248,24 @@ def cmd_calibration(args) -> int:
   return 0
 
 
+def cmd_dashboard(args) -> int:
+  """Online: saves the workspace and prints its URL; else writes its spec."""
+  from kwls_jax.reporting import dashboard  # pylint: disable=g-import-not-at-top
+  from kwls_jax.training.tracking import wandb_mode  # pylint: disable=g-import-not-at-top
+  experiment = dashboard.check_experiment(args.experiment)
+  project = args.project or dashboard.default_project(experiment)
+  if args.out is None and wandb_mode() == "online":
+    print(dashboard.save(experiment, project, args.entity or ""))
+    return 0
+  out = args.out or os.path.join("results", experiment, "dashboard.json")
+  dashboard.write_spec(out, dashboard.workspace_spec(experiment, project,
+                                                     args.entity or ""))
+  print(f"wrote {out}: W&B workspace of {experiment} in project {project} "
+        "(saved by `kwls dashboard` with an API key and no --out)",
+        file=sys.stderr)
+  return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
   args = build_parser().parse_args(argv)
   memory.use_mmap_for_large_buffers()
@@ -244,7 +276,8 @@ def main(argv: Sequence[str] | None = None) -> int:
              "train": training_cli.run_train,
              "reqa": retrieval_cli.run,
              "evaluate": training_cli.run_evaluate,
-             "calibration": cmd_calibration}
+             "calibration": cmd_calibration,
+             "dashboard": cmd_dashboard}
   try:
     return command[args.command](args)
   except BrokenPipeError:  # the reader left: `kwls explain ... | head`
