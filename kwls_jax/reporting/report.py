@@ -99,8 +99,9 @@ def main(argv=None) -> int:
   p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
   p.add_argument("--experiment", required=True)
   p.add_argument("--out-dir", required=True)
-  p.add_argument("--table", default="", choices=["", "table2", "table4"],
-                 help="which of the paper's tables to print beside ours")
+  p.add_argument("--table", default="", choices=["", "table2", "table4", "paper"],
+                 help="which of the paper's tables to print beside ours "
+                 "(paper: Table 2 for balanced rows, Table 4 for under:*)")
   p.add_argument("--average-settings", action="store_true",
                  help="Table 4: average the per-class settings under:C")
   p.add_argument("--figure1", action="store_true")

@@ -112,6 +112,14 @@ def _setting_groups(records: Sequence[Record], average_settings: bool
   return groups
 
 
+def paper_table(table: str, setting: str) -> str:
+  """The paper's table whose number a row of `setting` sits beside: Table 2
+  is the balanced setting, Table 4 the mean over the per-class settings;
+  `table` "paper" takes each from its own table, "" none."""
+  source = {"balanced": "table2", "under:*": "table4"}.get(setting, "")
+  return source if table in (source, "paper") and source else ""
+
+
 def aggregate(records: Sequence[Record], metric: str = "accuracy",
               average_settings: bool = False, table: str = "",
               baseline: str = "none") -> list[Cell]:
@@ -141,11 +149,9 @@ def aggregate(records: Sequence[Record], metric: str = "accuracy",
                       else math.nan)
   for key, cell in cells.items():
     base = cells.get(key[:3] + (baseline,))
-    # The paper's number only where its setting is the cell's: Table 2 is the
-    # balanced setting, Table 4 the mean over the per-class settings.
-    comparable = {"table2": "balanced", "table4": "under:*"}.get(table)
-    if metric == "accuracy" and cell.setting == comparable:
-      cell.paper = paper.paper_accuracy(table, cell.dataset, cell.model,
+    source = paper_table(table, cell.setting)
+    if metric == "accuracy" and source:
+      cell.paper = paper.paper_accuracy(source, cell.dataset, cell.model,
                                         cell.method)
     if base is None or cell.method == baseline:
       continue

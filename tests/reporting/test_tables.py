@@ -86,3 +86,13 @@ def test_table4_pools_only_replicates_with_every_class(tmp_path):
   assert math.isclose(by["under:1", "kwls"].delta, -10.0)
   assert "under:C,D averages only the classes named" in tables.to_markdown(
       cells)
+
+
+def test_paper_numbers_sit_beside_the_rows_of_their_own_setting():
+  assert tables.paper_table("table2", "balanced") == "table2"
+  assert tables.paper_table("table2", "under:*") == ""
+  assert tables.paper_table("table4", "under:*") == "table4"
+  assert tables.paper_table("paper", "balanced") == "table2"
+  assert tables.paper_table("paper", "under:*") == "table4"
+  assert tables.paper_table("paper", "under:0,1") == ""
+  assert tables.paper_table("", "balanced") == ""
