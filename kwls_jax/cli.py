@@ -10,6 +10,7 @@
     kwls calibration [LABEL=]RUN_DIR ... --out OUT.png [--split test|dev]
     kwls reqa build INPUT --out DIR
     kwls reqa bm25 DIR [--k1 0.9] [--b 0.4] [--queries FILE] [--fold F]
+    kwls reqa ilr DIR [--fold F] [--label-doc sentence|questions]
     kwls dashboard EXPERIMENT [--project P] [--entity E] [--out FILE.json]
 
 Bad input exits with status 2 and a one-line error naming the file and line;

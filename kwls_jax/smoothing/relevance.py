@@ -12,9 +12,15 @@ import jax
 import jax.numpy as jnp
 
 
-def wlc(f_label, s_label, k1, b):
-  """Word-Label Correlation, Eq. 1: f*k1 / (f + k1*(1 - b + b*S_m/S_avg))."""
-  s_avg = jnp.mean(s_label)
+def wlc(f_label, s_label, k1, b, s_avg=None):
+  """Word-Label Correlation, Eq. 1: f*k1 / (f + k1*(1 - b + b*S_m/S_avg)).
+
+  With `s_avg` None, `s_label` holds every S_m [P] and S_avg is their mean;
+  given `s_avg`, `f_label` and `s_label` may be any broadcastable shapes
+  (e.g. flat sparse entries with each entry's S_m).
+  """
+  if s_avg is None:
+    s_avg = jnp.mean(s_label)
   ratio = jnp.where(s_avg > 0, s_label / jnp.where(s_avg > 0, s_avg, 1), 0)
   big_k = k1 * (1 - b + b * ratio)  # [P]
   denom = f_label + big_k
@@ -66,9 +72,9 @@ def soft_label(ilr_):
   return jax.nn.softmax(ilr_, axis=-1)
 
 
-def tfidf_wlc(f_label, s_label, k1, b):
+def tfidf_wlc(f_label, s_label, k1, b, s_avg=None):
   """LS-TFIDF's WLC: the plain term frequency f_{w,X_m}."""
-  del s_label, k1, b
+  del s_label, k1, b, s_avg
   return f_label
 
 
