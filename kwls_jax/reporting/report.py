@@ -4,10 +4,11 @@
         --out-dir results/quick RUN_DIR [RUN_DIR ...]
 
 Writes table.{md,tex,csv} (accuracy in the paper's layout, with the paper's
-number beside ours), metrics.md (all test metrics), runs.csv (every run behind
-the tables), calibration.png (a reliability diagram per dataset, setting and
-model, a line per method, replicates pooled) and, when asked, figure1.png /
-figure2.png.
+number beside ours; table.md and table.tex also compare KWLS with every other
+method), comparisons.csv (those comparisons), metrics.md (all test metrics),
+runs.csv (every run behind the tables), calibration.png (a reliability diagram
+per dataset, setting and model, a line per method, replicates pooled) and, when
+asked, figure1.png / figure2.png.
 """
 
 from __future__ import annotations
@@ -24,13 +25,19 @@ from kwls_jax.reporting import tables, tracking
 
 def write_report(run_dirs, out_dir, experiment, table="", average_settings=False,
                  figure1=False, figure2=None, switch_step=None, command="",
-                 wandb_project="", wandb_dir="", note="") -> dict:
-  """Writes the report files; returns {name: path}."""
+                 wandb_project="", wandb_dir="", note="",
+                 rho=tables.RHO) -> dict:
+  """Writes the report files; returns {name: path}.
+
+  `rho` is the corrected t-test's n_test/n_train (tables.RHO: 4-fold CV).
+  """
   os.makedirs(out_dir, exist_ok=True)
   records = tables.collect(run_dirs)
   if not records:
     raise ValueError("no runs to report")
-  cells = tables.aggregate(records, "accuracy", average_settings, table)
+  cells = tables.aggregate(records, "accuracy", average_settings, table,
+                           rho=rho)
+  comps = tables.comparisons(cells, rho=rho)
   header = (f"# {experiment}: test accuracy (%)\n\n" +
             provenance.header(command or "snakemake --cores all", []) +
             f"- runs: {len(records)} (listed in runs.csv)\n" +
@@ -39,15 +46,20 @@ def write_report(run_dirs, out_dir, experiment, table="", average_settings=False
            "tex": os.path.join(out_dir, "table.tex"),
            "csv": os.path.join(out_dir, "table.csv"),
            "metrics": os.path.join(out_dir, "metrics.md"),
-           "runs": os.path.join(out_dir, "runs.csv")}
-  _write(paths["md"], header + tables.to_markdown(cells))
-  _write(paths["tex"], tables.to_latex(cells))
+           "runs": os.path.join(out_dir, "runs.csv"),
+           "comparisons": os.path.join(out_dir, "comparisons.csv")}
+  _write(paths["md"], header + tables.to_markdown(cells, rho=rho) +
+         "\n## KWLS against each method\n\n" +
+         tables.comparisons_markdown(comps, rho))
+  _write(paths["tex"], tables.to_latex(cells, comps))
   _write(paths["csv"], tables.to_csv(cells))
+  _write(paths["comparisons"], tables.comparisons_csv(comps))
   _write(paths["runs"], tables.runs_csv(records))
   parts = [f"# {experiment}: all test metrics\n"]
   for metric in tables.METRICS:
     parts.append(f"\n## {metric}\n\n" + tables.to_markdown(
-        tables.aggregate(records, metric, average_settings), metric))
+        tables.aggregate(records, metric, average_settings, rho=rho),
+        metric, rho))
   _write(paths["metrics"], "".join(parts))
   images = {}
   paths["calibration"] = images["calibration"] = os.path.join(
@@ -61,7 +73,9 @@ def write_report(run_dirs, out_dir, experiment, table="", average_settings=False
     figures.figure2(figure2, paths["figure2"], switch_step)
   wandb_dir = tracking.log_report(
       wandb_project, experiment,
-      {"accuracy_table": (tables.COLUMNS, tables.to_rows(cells))}, images,
+      {"accuracy_table": (tables.COLUMNS, tables.to_rows(cells)),
+       "comparisons": (tables.COMPARISON_COLUMNS,
+                       tables.comparison_rows(comps))}, images,
       wandb_dir or os.path.join(out_dir, "_wandb"), {"experiment": experiment,
                                         "table": table, "runs": len(records)})
   if wandb_dir:
@@ -110,6 +124,9 @@ def main(argv=None) -> int:
   p.add_argument("--command", default="")
   p.add_argument("--wandb-project", default="")
   p.add_argument("--note", default="", help="printed under the header")
+  p.add_argument("--rho", type=float, default=tables.RHO,
+                 help="the corrected t-test's n_test/n_train (default 1/3: "
+                 "one held-out fold to three training folds)")
   p.add_argument("--wandb-dir", default="",
                  help="where W&B writes its files (default OUT_DIR/_wandb)")
   args = p.parse_args(argv)
@@ -120,7 +137,8 @@ def main(argv=None) -> int:
     paths = write_report(args.run_dirs, args.out_dir, args.experiment,
                          args.table, args.average_settings, args.figure1,
                          figure2, args.switch_step, args.command,
-                         args.wandb_project, args.wandb_dir, args.note)
+                         args.wandb_project, args.wandb_dir, args.note,
+                         rho=args.rho)
   except (OSError, ValueError, KeyError) as e:
     print(f"report: error: {e}", file=sys.stderr)
     return 2

@@ -13,6 +13,7 @@ rule report:
         tex=os.path.join(REPORT, "table.tex"),
         csv=os.path.join(REPORT, "table.csv"),
         runs=os.path.join(REPORT, "runs.csv"),
+        comparisons=os.path.join(REPORT, "comparisons.csv"),
         metrics=os.path.join(REPORT, "metrics.md"),
         calibration=os.path.join(REPORT, "calibration.png"),
         figures=[os.path.join(REPORT, f"{f}.png") for f in plan.figures(config)],
