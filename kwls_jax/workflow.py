@@ -22,6 +22,9 @@ from typing import Mapping, Sequence
 SWEPT = ("kwls", "tfidf", "classic")
 HP_KEYS = (("k1", "smoothing.k1"), ("b", "smoothing.b"), ("k2", "smoothing.k2"),
            ("a", "alpha"))
+# Training switches a sweep may also vary; tagged only where it does.
+SWITCH_KEYS = (("th", "two_head"), ("st", "soft_label_start_step"))
+KEEP_SOFT = ("a-", "th-", "st-")  # tag parts that leave soft labels unchanged
 RUN_KEYS = ("dataset", "setting", "fold", "seed", "model", "method")
 WANDB_PROJECT = "kwls-jax"  # where an experiment logs unless it names another
 
@@ -50,8 +53,10 @@ def sweep_tags(config: Mapping) -> list[str]:
   smoothing = config["smoothing"]
   base = {"k1": smoothing["k1"], "b": smoothing["b"], "k2": smoothing["k2"],
           "a": config.get("train", {}).get("alpha", 1.0)}
-  values = [grid.get({"a": "alpha"}.get(k, k), [base[k]]) for k, _ in HP_KEYS]
-  return ["_".join(f"{k}-{v:g}" for (k, _), v in zip(HP_KEYS, combo))
+  keys = HP_KEYS + tuple(kv for kv in SWITCH_KEYS if kv[1] in grid)
+  values = [grid.get(name.split(".")[-1], [base.get(k)]) for k, name in keys]
+  word = lambda v: json.dumps(v) if isinstance(v, bool) else f"{v:g}"
+  return ["_".join(f"{k}-{word(v)}" for (k, _), v in zip(keys, combo))
           for combo in itertools.product(*values)] if grid else []
 
 
@@ -67,14 +72,15 @@ def method_names(config: Mapping) -> list[str]:
 def soft_name(method: str) -> str:
   """The soft-label file of a method: alpha (Eq. 9) does not change soft labels."""
   base, _, tag = method.partition("@")
-  kept = [kv for kv in tag.split("_") if kv and not kv.startswith("a-")]
+  kept = [kv for kv in tag.split("_") if kv and not kv.startswith(KEEP_SOFT)]
   return base + ("@" + "_".join(kept) if kept else "")
 
 
 def split_method(method: str) -> tuple[str, dict[str, str]]:
-  """'kwls@k1-1.2_b-0.75_k2-2_a-1' -> ('kwls', {'smoothing.k1': '1.2', ...})."""
+  """'kwls@k1-1.2_b-0.75_k2-2_a-1_th-true' -> ('kwls', {'smoothing.k1':
+  '1.2', ..., 'two_head': 'true'})."""
   base, _, tag = method.partition("@")
-  keys = dict(HP_KEYS)
+  keys = dict(HP_KEYS + SWITCH_KEYS)
   return base, {keys[k]: v for k, v in (kv.split("-", 1) for kv in tag.split("_"))
                 } if tag else {}
 

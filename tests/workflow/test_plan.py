@@ -289,3 +289,28 @@ def test_committed_records_count_as_done_while_their_settings_hold(tmp_path):
   assert inputs[1:] == plan.all_runs(config)[1:]
   assert plan.report_run_dirs(config) == [plan.record_dir(config, w)
                                           for w in ws]
+
+
+def test_a_sweep_over_training_switches_tags_and_reads_them_back():
+  config = _config(sweep={"alpha": [1.0, 3.0], "two_head": [False, True],
+                          "soft_label_start_step": [0, 4000]})
+  tags = plan.sweep_tags(config)
+  assert len(tags) == len(set(tags)) == 8
+  read = [plan.split_method(f"kwls@{t}")[1] for t in tags]
+  assert {(r["alpha"], r["two_head"], r["soft_label_start_step"])
+          for r in read} == {(a, h, s) for a in ("1", "3")
+                             for h in ("false", "true") for s in ("0", "4000")}
+  # The switches, like alpha, leave the soft labels as they are.
+  assert {plan.soft_name(f"kwls@{t}") for t in tags} == {
+      plan.soft_name(f"kwls@{tags[0]}")}
+  # A sweep without them keeps the tags it had.
+  assert "th-" not in plan.sweep_tags(_config(sweep={"alpha": [1.0]}))[0]
+  flags = _sets(plan.train_flags(config, _w(method=f"kwls@{tags[-1]}"),
+                                 plan.train_inputs(config, _w(
+                                     method=f"kwls@{tags[-1]}"))))
+  got = train_config.load(TRAIN_BASE, [f"{k}={v}" for k, v in flags.items()
+                                       if k in ("two_head", "alpha", "method",
+                                                "soft_label_start_step")]
+                          + ["data.train=t.jsonl.gz", "data.test=t.jsonl.gz"])
+  assert (got.two_head, got.soft_label_start_step, got.alpha) == (
+      True, 4000, 3.0)

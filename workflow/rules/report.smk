@@ -20,10 +20,11 @@ rule report:
     log:
         os.path.join(WORK, "logs/report.log"),
     params:
-        run_dirs=" ".join(plan.report_run_dirs(config)),
+        run_dirs=lambda w: " ".join(plan.report_run_dirs(config)),
         experiment=EXPERIMENT,
         out_dir=lambda w, output: os.path.dirname(output.md),
-        flags=plan.report_flags(config, [
+        # A function: Snakemake would read braces in a note as wildcards.
+        flags=lambda w: plan.report_flags(config, [
             d + "/final.json" for d in plan.report_run_dirs(config)], plan.rerun_command(
             REPO, workflow.config_settings.configfiles,
             workflow.config_settings.config,
