@@ -4,7 +4,7 @@
 
 The workflow records every finished run under results/<experiment>/runs/,
 which is committed, so a later checkout reports from it without retraining.
-A record holds run.json, config.json, metrics.jsonl, reliability.json (the
+A record holds run.json (with the machine that recorded it), config.json, metrics.jsonl, reliability.json (the
 test predictions' reliability bins, for the calibration diagram) and
 final.json, written last: a record with final.json is complete. It holds no
 checkpoints or probability arrays.
@@ -17,9 +17,10 @@ import os
 import shutil
 import sys
 
+from kwls_jax import provenance
 from kwls_jax.atomic import atomic_open
 
-COPIED = ("run.json", "config.json", "metrics.jsonl")
+COPIED = ("config.json", "metrics.jsonl")
 RELIABILITY_FILE = "reliability.json"
 
 
@@ -45,6 +46,11 @@ def write_record(run_dir: str, record_dir: str) -> None:
       with atomic_open(os.path.join(record_dir, name), "wb") as f, \
           open(os.path.join(run_dir, name), "rb") as src:
         shutil.copyfileobj(src, f)
+  with open(os.path.join(run_dir, "run.json"), encoding="utf-8") as f:
+    meta = json.load(f)
+  meta["machine"] = provenance.machine()
+  with atomic_open(os.path.join(record_dir, "run.json")) as f:
+    json.dump(meta, f)
   with atomic_open(os.path.join(record_dir, RELIABILITY_FILE)) as f:
     json.dump(reliability_of_run(run_dir), f)
   with atomic_open(final, "wb") as f, \

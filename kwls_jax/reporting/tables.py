@@ -46,6 +46,7 @@ class Record:
   config_hash: str = ""
   commit: str = ""
   num_labels: int = 0  # 0: not recorded
+  machine: str = ""  # where the run was recorded
 
 
 def read_run(run_dir: str) -> Record:
@@ -61,6 +62,7 @@ def read_run(run_dir: str) -> Record:
       metrics={m: float(test[m]) for m in METRICS if m in test},
       run_dir=run_dir, config_hash=str(final.get("config_hash", "")),
       num_labels=int(final.get("num_labels") or 0),
+      machine=str(meta.get("machine", "")),
       commit=" ".join(map(str, final.get("git_commits") or [
           final.get("commit", final.get("git_commit", ""))])))
 

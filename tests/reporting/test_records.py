@@ -39,8 +39,10 @@ def test_a_record_holds_the_small_files_only(tmp_path):
   held = sorted(os.listdir(tmp_path / "record"))
   assert held == sorted(["run.json", "config.json", "metrics.jsonl",
                          "final.json", records.RELIABILITY_FILE])
-  for name in ("run.json", "config.json", "metrics.jsonl", "final.json"):
+  for name in ("config.json", "metrics.jsonl", "final.json"):
     assert (tmp_path / "record" / name).read_bytes() == (run / name).read_bytes()
+  meta = json.loads((tmp_path / "record" / "run.json").read_text())
+  assert meta.pop("machine") and meta == json.loads((run / "run.json").read_text())
 
 
 def test_an_unfinished_run_is_not_recorded(tmp_path):
