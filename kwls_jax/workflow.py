@@ -331,6 +331,15 @@ def baseline_files(config: Mapping) -> list[str]:
           for b in config["reqa"]["baselines"] for f in config["folds"]]
 
 
+def baseline_flags(config: Mapping, name: str) -> str:
+  """`kwls reqa NAME` flags: ILR with the experiment's smoothing values (those
+  of its KWLS soft labels); BM25 with its own defaults (Lucene's k1, b)."""
+  if name != "ilr":
+    return ""
+  s = config["smoothing"]
+  return " ".join(f"--{k} {s[k]}" for k in ("k1", "b", "k2", "tokenizer"))
+
+
 def retrieval_train_inputs(config: Mapping, w: Mapping) -> dict[str, str]:
   """A run's benchmark files and, for LS-Distill, its teacher's final.json."""
   inputs = {"candidates": f"{reqa_dir(config)}/candidates.jsonl.gz",

@@ -120,9 +120,11 @@ def prepare(config: TrainConfig, run_dir: str, need_soft: bool = True) -> Run:
   texts = [c["text"] for c in candidates]
   family = families.get(m.name)
   weights = family.weights(m)
+  # The word vocabulary (TextCNN/LSTM) is that of the training questions and
+  # the whole pool, as an index of the pool would be: a word seen only in
+  # test sentences still matches itself across the shared tower.
   encoder, vocab_size = family.encoder(
-      m, weights, [questions[i] for i in sets.train] +
-      [texts[i] for i in sets.train_pool], run_dir)
+      m, weights, [questions[i] for i in sets.train] + texts, run_dir)
   soft = None
   if need_soft:
     soft = targets.build(

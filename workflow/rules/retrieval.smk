@@ -39,9 +39,11 @@ rule reqa_baseline:
         baseline="|".join(plan.BASELINES),
     log:
         os.path.join(WORK, "logs/baselines/{baseline}.fold{fold}.log"),
+    params:
+        flags=lambda w: plan.baseline_flags(config, w.baseline),
     shell:
         "kwls reqa {wildcards.baseline} {REQA} --fold {wildcards.fold} "
-        "> {output} 2> {log}"
+        "{params.flags} > {output} 2> {log}"
 
 
 rule train:
