@@ -320,12 +320,16 @@ ACCEPTED_LINTS = {
 }
 
 
-def test_lint_flags_only_what_is_accepted(tmp_path):
+@pytest.mark.parametrize("configfile", [
+    [],  # quick.yaml: the classification rules
+    ["--configfile", str(REPO / "experiments" / "table3.yaml")],  # retrieval
+])
+def test_lint_flags_only_what_is_accepted(tmp_path, configfile):
   env = {k: v for k, v in os.environ.items() if k != "KWLS_DATA_DIR"}
   env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
   proc = subprocess.run(
       [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
-       "--directory", str(tmp_path), "--lint"],
+       "--directory", str(tmp_path), *configfile, "--lint"],
       env=env, capture_output=True, text=True, check=False)
   out = proc.stdout + proc.stderr
   assert "Lints for rule train" in out, out[-3000:]  # the linter ran

@@ -26,8 +26,9 @@ rule reqa_build:
         # Not an input, as the corpus rule's data: a missing file is the
         # job's error, naming the file.
         squad=plan.reqa_input(config, DATA_DIR),
+        out=lambda w, output: os.path.dirname(output.candidates),
     shell:
-        "kwls reqa build {params.squad} --out {REQA} 2> {log}"
+        "kwls reqa build {params.squad} --out {params.out} 2> {log}"
 
 
 rule reqa_baseline:
@@ -40,9 +41,10 @@ rule reqa_baseline:
     log:
         os.path.join(WORK, "logs/baselines/{baseline}.fold{fold}.log"),
     params:
+        benchmark=lambda w, input: os.path.dirname(input[0]),
         flags=lambda w: plan.baseline_flags(config, w.baseline),
     shell:
-        "kwls reqa {wildcards.baseline} {REQA} --fold {wildcards.fold} "
+        "kwls reqa {wildcards.baseline} {params.benchmark} --fold {wildcards.fold} "
         "{params.flags} > {output} 2> {log}"
 
 
