@@ -1,5 +1,7 @@
 """kwls-jax workflow: corpus -> folds and unbalanced subsets -> soft labels ->
 training (teachers first, for LS-Distill) -> paper-style tables, figures, W&B.
+An experiment of task retrieval (Table 3) runs workflow/rules/retrieval.smk
+instead: ReQA benchmark -> dual encoders per fold -> table with baselines.
 
     snakemake --cores all --config data_dir=../shared/datasets        # quick
     snakemake --cores all --configfile experiments/table2.yaml         # an artefact
@@ -40,18 +42,21 @@ RESULTS = f"results/{EXPERIMENT}"
 REPORT = f"{WORK}/report"
 DATA_DIR = config.get("data_dir") or os.environ.get("KWLS_DATA_DIR", "")
 DATA_FLAG = f"--data-dir {DATA_DIR}" if DATA_DIR else ""
-DATASETS = {d["name"]: d for d in config["datasets"]}
-TRAIN_BASE = os.path.join(REPO, "experiments", "train_base.yaml")
-ALL_RUNS = plan.report_inputs(config)  # committed records count as done
-RECORDED = sum(p.startswith("results/") for p in ALL_RUNS)
-if RECORDED:
-    print(f"kwls: {RECORDED} of {len(ALL_RUNS)} runs recorded in "
-          f"{plan.records_dir(config)} count as done", file=sys.stderr)
+RETRIEVAL = plan.is_retrieval(config)  # Table 3: workflow/rules/retrieval.smk
 
-try:
-    plan.check_before_any_job(config, DATA_DIR, TRAIN_BASE)
-except plan.PlanError as e:
-    raise WorkflowError(str(e)) from None
+if not RETRIEVAL:
+    DATASETS = {d["name"]: d for d in config["datasets"]}
+    TRAIN_BASE = os.path.join(REPO, "experiments", "train_base.yaml")
+    ALL_RUNS = plan.report_inputs(config)  # committed records count as done
+    RECORDED = sum(p.startswith("results/") for p in ALL_RUNS)
+    if RECORDED:
+        print(f"kwls: {RECORDED} of {len(ALL_RUNS)} runs recorded in "
+              f"{plan.records_dir(config)} count as done", file=sys.stderr)
+
+    try:
+        plan.check_before_any_job(config, DATA_DIR, TRAIN_BASE)
+    except plan.PlanError as e:
+        raise WorkflowError(str(e)) from None
 
 
 wildcard_constraints:
@@ -68,7 +73,13 @@ rule all:
         os.path.join(WORK, "published"),
 
 
-include: "workflow/rules/data.smk"
-include: "workflow/rules/soft_labels.smk"
-include: "workflow/rules/train.smk"
-include: "workflow/rules/report.smk"
+if RETRIEVAL:
+
+    include: "workflow/rules/retrieval.smk"
+
+else:
+
+    include: "workflow/rules/data.smk"
+    include: "workflow/rules/soft_labels.smk"
+    include: "workflow/rules/train.smk"
+    include: "workflow/rules/report.smk"

@@ -360,3 +360,132 @@ def check_before_any_job(config: Mapping, data_dir: str, train_base: str) -> Non
         train_config.load(train_base, [set_item(k, v) for k, v in flags.items()])
       except train_config.ConfigError as e:
         raise PlanError(f"train: {e} (model {model}, method {method})") from None
+
+
+# Retrieval experiments (task: retrieval, Table 3): the ReQA benchmark built
+# once from the reqa: input, a dual-encoder run per fold, seed, model and
+# method (LS-Distill's teacher is the same fold's run of method none), and
+# zero-shot baselines (BM25, ILR) on each fold's test queries. Runs keep the
+# classification layout under the dataset REQA_DATASET, setting REQA_SETTING.
+REQA_DATASET, REQA_SETTING = "squad", "reqa"
+BASELINES = ("bm25", "ilr")
+
+
+def is_retrieval(config: Mapping) -> bool:
+  return config.get("task", "classification") == "retrieval"
+
+
+def reqa_input(config: Mapping, data_dir: str) -> str:
+  """The SQuAD rows of reqa.input: a relative path lies under data_dir."""
+  path = config["reqa"]["input"]
+  return os.path.join(data_dir, path) if data_dir else path
+
+
+def reqa_dir(config: Mapping) -> str:
+  """The benchmark folder (`kwls reqa build --out`)."""
+  return f"{work_dir(config)}/reqa"
+
+
+def _reqa_w(w: Mapping) -> dict:
+  return {**w, "dataset": REQA_DATASET, "setting": REQA_SETTING}
+
+
+def retrieval_runs(config: Mapping) -> list[str]:
+  """final.json of every retrieval run: folds x seeds x models x methods."""
+  return [run_dir(config, _reqa_w(dict(zip(RUN_KEYS[2:], combo))))
+          + "/final.json"
+          for combo in itertools.product(config["folds"], config["seeds"],
+                                         config["models"], config["methods"])]
+
+
+def baseline_file(config: Mapping, name: str, fold) -> str:
+  """The JSON of a zero-shot baseline on a fold's test queries."""
+  return f"{work_dir(config)}/baselines/{name}/fold{fold}.json"
+
+
+def baseline_files(config: Mapping) -> list[str]:
+  """Every baseline's file, fold by fold."""
+  return [baseline_file(config, b, f)
+          for b in config["reqa"]["baselines"] for f in config["folds"]]
+
+
+def baseline_flags(config: Mapping, name: str) -> str:
+  """`kwls reqa NAME` flags: ILR with the experiment's smoothing values (those
+  of its KWLS soft labels); BM25 with its own defaults (Lucene's k1, b)."""
+  if name != "ilr":
+    return ""
+  s = config["smoothing"]
+  return " ".join(f"--{k} {s[k]}" for k in ("k1", "b", "k2", "tokenizer"))
+
+
+def retrieval_train_inputs(config: Mapping, w: Mapping) -> dict[str, str]:
+  """A run's benchmark files and, for LS-Distill, its teacher's final.json."""
+  inputs = {"candidates": f"{reqa_dir(config)}/candidates.jsonl.gz",
+            "queries": f"{reqa_dir(config)}/queries.jsonl.gz"}
+  if w["method"] == "distill":
+    inputs["teacher"] = run_dir(config, _reqa_w(w), method="none") + \
+        "/final.json"
+  return inputs
+
+
+def retrieval_train_flags(config: Mapping, w: Mapping,
+                          inputs: Mapping) -> str:
+  """The --set flags of a retrieval run: its name, model, method, fold, the
+  benchmark and W&B fields, then the config's smoothing and train: values."""
+  experiment = config["experiment"]
+  flags = {"name": f"{experiment}-f{w['fold']}-s{w['seed']}-{w['model']}-"
+                   f"{w['method']}",
+           "model.name": w["model"], "method": w["method"],
+           "seed": w["seed"], "retrieval.benchmark": reqa_dir(config),
+           "retrieval.fold": w["fold"], "retrieval.folds": config["k"],
+           "wandb.project": config.get("wandb_project", ""),
+           "wandb.group": experiment,
+           "wandb.job_type": f"{REQA_DATASET}/{w['model']}/{w['method']}"}
+  flags.update({f"smoothing.{k}": v for k, v in config["smoothing"].items()})
+  if "teacher" in inputs:
+    flags["teacher_run"] = os.path.dirname(inputs["teacher"])
+  flags.update(config.get("train", {}))
+  return " ".join(set_flag(k, v) for k, v in flags.items())
+
+
+def retrieval_run_meta(config: Mapping, w: Mapping) -> str:
+  """run.json of a retrieval run."""
+  return run_meta(config, _reqa_w(w))
+
+
+def retrieval_report_flags(config: Mapping, command: str) -> str:
+  """The flags of `kwls_jax.reporting.retrieval_report`: each baseline file
+  as NAME:FOLD=PATH, the paper's table, W&B, note and the rerun command."""
+  items = [f"{b}:{f}={baseline_file(config, b, f)}"
+           for b in config["reqa"]["baselines"] for f in config["folds"]]
+  project = config.get("wandb_project", "")
+  return " ".join(
+      [f"--baseline {shlex.quote(i)}" for i in items]
+      + ([f"--table {config['table']}"] if config["table"] else [])
+      + ([f"--wandb-project {project} --wandb-dir {work_dir(config)}/wandb"]
+         if project else [])
+      + ([f"--note {shlex.quote(config['note'])}"] if config["note"] else [])
+      + ["--command " + shlex.quote(command)])
+
+
+def check_retrieval_before_any_job(config: Mapping, train_base: str) -> None:
+  """What a retrieval experiment's schema cannot see: no sweep, folds below
+  k, and train: overrides that `kwls train` accepts for each model and
+  method. Raises PlanError."""
+  from kwls_jax.training import config as train_config  # pylint: disable=g-import-not-at-top
+  if config.get("sweep"):
+    raise PlanError("sweep: not for task retrieval")
+  bad = [f for f in config["folds"] if f >= config["k"]]
+  if bad:
+    raise PlanError(f"folds: {bad} not below k = {config['k']}")
+  for model in config["models"]:
+    for method in config["methods"]:
+      flags = {"model.name": model, "method": method,
+               "retrieval.benchmark": "reqa",
+               "teacher_run": "teacher" if method == "distill" else ""}
+      flags.update({f"smoothing.{k}": v for k, v in config["smoothing"].items()})
+      flags.update(config.get("train", {}))
+      try:
+        train_config.load(train_base, [set_item(k, v) for k, v in flags.items()])
+      except train_config.ConfigError as e:
+        raise PlanError(f"train: {e} (model {model}, method {method})") from None

@@ -1,7 +1,8 @@
-"""The paper's reported accuracies (%), to print beside ours.
+"""The paper's reported numbers (%), to print beside ours.
 
-Liu et al. 2022, Table 2 (balanced) and Table 4 (unbalanced, "*"). Keys:
-(dataset, model, method) with dataset in ag_news, dbpedia_14, imdb, yelp_full.
+Liu et al. 2022, Table 2 (balanced) and Table 4 (unbalanced, "*"): accuracy,
+keyed (dataset, model, method) with dataset in ag_news, dbpedia_14, imdb,
+yelp_full. Table 3 (ReQA SQuAD): Recall@k, keyed (model, method, "R@k").
 """
 
 from __future__ import annotations
@@ -56,3 +57,29 @@ def paper_accuracy(table: str, dataset: str, model: str,
   """The paper's accuracy for a cell, or None where it reports none."""
   source = {"table2": TABLE2, "table4": TABLE4}.get(table, {})
   return source.get((dataset, model, method))
+
+
+# Each metric: (BERT, TextCNN, LSTM), each the five methods in METHODS order.
+_TABLE3_ROWS = {
+    "R@1": ((35.27, 37.46, 37.62, 41.03, 43.87),
+            (33.12, 33.18, 34.97, 36.42, 37.25),
+            (32.43, 33.12, 34.13, 35.41, 36.96)),
+    "R@10": ((48.48, 52.62, 55.89, 61.29, 62.32),
+             (41.99, 43.50, 43.87, 47.81, 52.62),
+             (40.27, 41.06, 41.28, 45.89, 50.63)),
+    "R@50": ((68.21, 71.11, 72.54, 78.45, 79.72),
+             (62.56, 62.74, 67.46, 71.61, 76.56),
+             (60.42, 63.09, 64.44, 69.35, 74.15)),
+    "R@100": ((78.85, 79.52, 80.50, 83.89, 85.28),
+              (71.41, 72.01, 73.71, 76.50, 79.13),
+              (70.26, 72.05, 72.91, 75.32, 77.56)),
+}
+TABLE3 = {(model, method, metric): value
+          for metric, per_model in _TABLE3_ROWS.items()
+          for model, values in zip(_MODELS, per_model)
+          for method, value in zip(METHODS, values)}
+
+
+def paper_recall(model: str, method: str, metric: str) -> float | None:
+  """The paper's Table 3 Recall@k for a cell, or None (it reports no MRR)."""
+  return TABLE3.get((model, method, metric))

@@ -44,6 +44,12 @@ def default_run_dir(name: str) -> str:
 
 
 def _print_metrics(title: str, metrics: dict) -> None:
+  """Classification metrics, or retrieval's Recall@k and MRR (%)."""
+  if "accuracy" not in metrics:
+    keys = ("R@1", "R@10", "R@50", "R@100", "MRR")
+    print(f"{title}: " + "  ".join(f"{k} {metrics[k]:.2f}" for k in keys)
+          + f"  (n={metrics['queries']} against {metrics['candidates']})")
+    return
   keys = ("accuracy", "macro_f1", "nll", "ece")
   print(f"{title}: " + "  ".join(f"{k} {metrics[k]:.4f}" for k in keys)
         + f"  (n={metrics['count']})")

@@ -20,6 +20,8 @@ from kwls_jax.atomic import atomic_open
 from kwls_jax.models import families
 
 METHODS = ("none", "classic", "tfidf", "kwls", "distill")
+TASKS = ("classification", "retrieval")
+LABEL_DOCS = ("sentence", "questions")
 DTYPES = ("auto", "float32", "bfloat16")
 SPLIT_KEYS = ("path", "fold", "k", "seed", "part")
 
@@ -90,6 +92,29 @@ class WandbConfig:
 
 
 @dataclasses.dataclass
+class RetrievalConfig:
+  """A dual encoder on a ReQA benchmark (task: retrieval; kwls_jax/retrieval).
+
+  The queries of `fold`'s articles are the test queries; a `dev_share` of the
+  other articles (seeded by `split_seed`) gives the dev queries, the rest
+  train. Score = cos(q, s) / temperature.
+  """
+
+  benchmark: str = ""  # folder written by `kwls reqa build`
+  fold: int = 0
+  folds: int = 4
+  dev_share: float = 0.25  # of the training folds' articles: 3:1 train/dev
+  split_seed: int = 0
+  embed_dim: int = 256  # the towers' output (their linear projection)
+  temperature: float = 0.05
+  shared_tower: bool = True  # False: separate query and candidate towers
+  negatives: int = 0  # random training-pool candidates per batch, besides
+  # the batch's own gold candidates
+  label_doc: str = "sentence"  # KWLS/TF-IDF label document X_m: the
+  # candidate's sentence, or the training questions whose gold it is
+
+
+@dataclasses.dataclass
 class TrainConfig:
   """Everything one run needs; see the module docstring."""
 
@@ -118,6 +143,9 @@ class TrainConfig:
   save_train_probs: bool = True  # predictions/train_probs.npy (distill teachers)
   data: DataConfig = dataclasses.field(default_factory=DataConfig)
   wandb: WandbConfig = dataclasses.field(default_factory=WandbConfig)
+  task: str = "classification"  # or retrieval (the `retrieval` fields)
+  retrieval: RetrievalConfig = dataclasses.field(
+      default_factory=RetrievalConfig)
 
 
 def _field_types(cls) -> dict[str, Any]:
@@ -299,15 +327,59 @@ def resolve(config: TrainConfig) -> TrainConfig:
     if getattr(c, k) < 0:
       raise ConfigError(f"{k} must be >= 0, got {getattr(c, k)}")
   c.eval_batch_size = c.eval_batch_size or 2 * c.batch_size
+  if c.task not in TASKS:
+    raise ConfigError(f"task must be one of {TASKS}, got {c.task!r}")
+  if c.task == "retrieval":
+    _check_retrieval(c)
+    return c
   _check_split("train", c.data.train, True)
   _check_split("dev", c.data.dev, False)
   _check_split("test", c.data.test, True)
   return c
 
 
+def _check_retrieval(c: TrainConfig) -> None:
+  """The fields of a retrieval run (its data come from retrieval.benchmark)."""
+  r = c.retrieval
+  if not r.benchmark:
+    raise ConfigError("retrieval.benchmark: required (a `kwls reqa build` "
+                      "folder)")
+  given = [k for k in ("train", "dev", "test") if getattr(c.data, k)]
+  if given:
+    raise ConfigError(f"data.{given[0]}: task retrieval reads "
+                      "retrieval.benchmark; leave data empty")
+  for bad, why in ((c.two_head, "two_head"), (c.soft_labels, "soft_labels")):
+    if bad:
+      raise ConfigError(f"{why}: not for task retrieval")
+  if r.folds < 2 or not 0 <= r.fold < r.folds:
+    raise ConfigError(f"retrieval.fold must lie in [0, {r.folds}) with "
+                      f"folds >= 2, got fold {r.fold}")
+  if not 0.0 < r.dev_share < 1.0:
+    raise ConfigError(f"retrieval.dev_share must lie in (0, 1), got "
+                      f"{r.dev_share}")
+  for k in ("embed_dim", "temperature"):
+    if getattr(r, k) <= 0:
+      raise ConfigError(f"retrieval.{k} must be > 0, got {getattr(r, k)}")
+  if r.negatives < 0:
+    raise ConfigError(f"retrieval.negatives must be >= 0, got {r.negatives}")
+  if r.label_doc not in LABEL_DOCS:
+    raise ConfigError(f"retrieval.label_doc must be one of {LABEL_DOCS}, got "
+                      f"{r.label_doc!r}")
+
+
+def stored_dict(config: TrainConfig) -> dict:
+  """to_dict without the task fields of a classification run, so that its
+  config.json and hash are those of a config without them."""
+  values = to_dict(config)
+  if values.get("task") == "classification":
+    values.pop("task")
+    values.pop("retrieval")
+  return values
+
+
 def config_hash(config: TrainConfig) -> str:
   """sha256 (first 16 hex digits) of the resolved config, name and W&B out."""
-  values = to_dict(config)
+  values = stored_dict(config)
   for k in ("name", "wandb"):
     values.pop(k, None)
   text = json.dumps(values, sort_keys=True)
@@ -317,5 +389,5 @@ def config_hash(config: TrainConfig) -> str:
 def save(config: TrainConfig, path: str | os.PathLike) -> None:
   """Writes the resolved config as JSON (whole or not at all)."""
   with atomic_open(path) as f:
-    json.dump(to_dict(config), f, indent=2)
+    json.dump(stored_dict(config), f, indent=2)
     f.write("\n")

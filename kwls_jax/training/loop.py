@@ -8,7 +8,9 @@ uninterrupted run.
 
 The loop is a step loop plus periodic actions (log, dev evaluation,
 checkpoint, and hooks given to `train`), each run after the updates where
-`due` holds; they share the loop's state, a `Progress`.
+`due` holds; they share the loop's state, a `Progress`. What differs between
+classification and retrieval (config.task) is a `Task`: this module's
+CLASSIFICATION, or kwls_jax.retrieval.trainer.TASK.
 """
 
 from __future__ import annotations
@@ -111,6 +113,27 @@ class Action:
   run: Callable[[Progress], None]
 
 
+@dataclasses.dataclass(frozen=True)
+class Task:
+  """The parts of the loop that depend on the task."""
+
+  prepare: Callable[..., Any]  # (config, run_dir, need_soft=True) -> a Run
+  make_eval_step: Callable[[Any], Any]  # run -> eval_step
+  evaluate: Callable[..., tuple]  # (run, eval_step, split) -> (metrics, out)
+  best_metric: str  # the dev metric that picks best_dev (higher is better)
+  make_train_step: Callable[[Any], Any]  # run -> jit (leaves, batch, hyper)
+  train_batches: Callable[..., Any]  # (run, epoch, position) -> batches
+  finish: Callable[..., dict]  # (run, eval_step, tracker, progress) -> final
+
+
+def task_of(config: TrainConfig) -> Task:
+  """The Task of config.task."""
+  if config.task == "retrieval":
+    from kwls_jax.retrieval import trainer  # pylint: disable=g-import-not-at-top
+    return trainer.TASK
+  return CLASSIFICATION
+
+
 def due(step: int, every: int, end_of_epoch: bool, total: int) -> bool:
   """Every `every` steps (each epoch end when 0), and after the last."""
   return (step % every == 0 if every else end_of_epoch) or step == total
@@ -201,7 +224,8 @@ def train(config: TrainConfig, run_dir: str, progress: bool = True,
   os.makedirs(run_dir, exist_ok=True)
   _check_run_dir_config(config, run_dir)
   commit = provenance.git_commit() or None
-  run = prepare(config, run_dir)
+  task = task_of(config)
+  run = task.prepare(config, run_dir)
   run.commit = commit
   c = run.config
   mngr = checkpoint.manager(run_dir, c.keep_checkpoints)
@@ -221,15 +245,14 @@ def train(config: TrainConfig, run_dir: str, progress: bool = True,
              disable=None if progress else True, dynamic_ncols=True)
   tracker_summary = {}
   try:
-    st = run.state
-    eval_step = steps_lib.make_eval_step(st.graphdef, st.treedef, run.mesh,
-                                         c.two_head)
+    eval_step = task.make_eval_step(run)
     actions = [Action(1, lambda _: bar.update(1)),
-               *periodic_actions(run, mngr, tracker, eval_step, bar), *hooks]
+               *periodic_actions(run, mngr, tracker, eval_step, bar, task),
+               *hooks]
     p.started = p.losses.t0 = time.perf_counter()
-    _step_loop(run, p, actions)
+    _step_loop(run, p, actions, task)
     bar.close()
-    final = _finish(run, eval_step, tracker, p)
+    final = task.finish(run, eval_step, tracker, p)
     tracker_summary = {f"final/{k}": v for k, v in final["test"].items()}
     return final
   finally:
@@ -238,11 +261,12 @@ def train(config: TrainConfig, run_dir: str, progress: bool = True,
 
 
 def periodic_actions(run: Run, mngr, tracker: tracking.Tracker, eval_step,
-                     bar) -> list[Action]:
+                     bar, task: Task | None = None) -> list[Action]:
   """log (every log_every steps and at each epoch end), dev evaluation and
   checkpoint (every eval_every / checkpoint_every steps, 0 = each epoch),
   all after the last update too."""
   c, spe = run.config, run.steps_per_epoch
+  task = task or CLASSIFICATION
   lr = state_lib.learning_rate(c, run.total_steps)
 
   def log(p: Progress) -> None:
@@ -270,13 +294,14 @@ def periodic_actions(run: Run, mngr, tracker: tracking.Tracker, eval_step,
     bar.set_postfix(loss=f"{record['loss']:.4f}", samples_s=f"{rate:.0f}")
 
   def dev_eval(p: Progress) -> None:
-    """Dev metrics; the best by accuracy is kept."""
+    """Dev metrics; the best by the task's best_metric is kept."""
     log(p)
-    metrics, logits = evaluate_split(run, eval_step, "dev")
+    metrics, logits = task.evaluate(run, eval_step, "dev")
     p.last_dev = (p.step, metrics, logits)
     epoch = (p.step - 1) // spe + 1
     tracker.log({"kind": "dev", "step": p.step, "epoch": epoch, **metrics})
-    if p.best is None or metrics["accuracy"] > p.best["accuracy"]:
+    key = task.best_metric
+    if p.best is None or metrics[key] > p.best[key]:
       p.best = {"step": p.step, "epoch": epoch, **metrics}
 
   def save(p: Progress) -> None:
@@ -295,20 +320,19 @@ def periodic_actions(run: Run, mngr, tracker: tracking.Tracker, eval_step,
   return actions + [Action(c.checkpoint_every, save)]
 
 
-def _step_loop(run: Run, p: Progress, actions: Sequence[Action]) -> None:
+def _step_loop(run: Run, p: Progress, actions: Sequence[Action],
+               task: Task) -> None:
   """Updates from p.step to the last, each followed by the actions due."""
   c, spe, total = run.config, run.steps_per_epoch, run.total_steps
   st = run.state
-  train_step = steps_lib.make_train_step(st.graphdef, st.treedef, run.mesh,
-                                         c.two_head)
+  train_step = task.make_train_step(run)
   shard = steps_lib.data_sharded(run.mesh)
   hyper = jax.device_put({"alpha": np.float32(c.alpha),
                           "start_step": np.uint32(c.soft_label_start_step)},
                          steps_lib.replicated(run.mesh))
   while p.step < total:
     epoch, pos = divmod(p.step, spe)
-    for batch in data_lib.train_batches(run.splits["train"], run.soft_labels,
-                                        c.batch_size, c.seed, epoch, pos):
+    for batch in task.train_batches(run, epoch, pos):
       real = int(batch["mask"].sum())
       st.leaves, loss = train_step(st.leaves, jax.device_put(batch, shard),
                                    hyper)
@@ -376,7 +400,8 @@ def evaluate(run_dir: str, split: str = "test") -> dict:
   if not os.path.exists(path):
     raise ConfigError(f"{run_dir}: no config.json, not a run directory")
   config = config_lib.from_dict(config_lib.read_file(path))
-  run = prepare(config, run_dir, need_soft=False)
+  task = task_of(config)
+  run = task.prepare(config, run_dir, need_soft=False)
   if split not in run.splits:
     raise ConfigError(f"{run_dir}: the config has no {split} split")
   mngr = checkpoint.manager(run_dir, run.config.keep_checkpoints)
@@ -386,8 +411,30 @@ def evaluate(run_dir: str, split: str = "test") -> dict:
     mngr.close()
   if meta is None:
     raise ConfigError(f"{run_dir}: no checkpoint to evaluate")
-  st = run.state
-  eval_step = steps_lib.make_eval_step(st.graphdef, st.treedef, run.mesh,
-                                       run.config.two_head)
-  metrics, _ = evaluate_split(run, eval_step, split)
+  metrics, _ = task.evaluate(run, task.make_eval_step(run), split)
   return {"split": split, "step": meta["step"], **metrics}
+
+
+def _classification_eval_step(run: Run):
+  st = run.state
+  return steps_lib.make_eval_step(st.graphdef, st.treedef, run.mesh,
+                                  run.config.two_head)
+
+
+def _classification_train_step(run: Run):
+  st = run.state
+  return steps_lib.make_train_step(st.graphdef, st.treedef, run.mesh,
+                                   run.config.two_head)
+
+
+def _classification_batches(run: Run, epoch: int, position: int):
+  c = run.config
+  return data_lib.train_batches(run.splits["train"], run.soft_labels,
+                                c.batch_size, c.seed, epoch, position)
+
+
+CLASSIFICATION = Task(prepare=prepare,
+                      make_eval_step=_classification_eval_step,
+                      evaluate=evaluate_split, best_metric="accuracy",
+                      make_train_step=_classification_train_step,
+                      train_batches=_classification_batches, finish=_finish)

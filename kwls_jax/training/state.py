@@ -97,6 +97,12 @@ def create_state(config: TrainConfig, num_labels: int, vocab_size: int,
   # cross-entropy, the last P are fit to the soft labels (steps.split_heads).
   outputs = num_labels * (2 if config.two_head else 1)
   model = build_model(config, outputs, vocab_size, rngs, weights)
+  return state_of(model, config, total_steps)
+
+
+def state_of(model: nnx.Module, config: TrainConfig,
+             total_steps: int) -> TrainState:
+  """The TrainState of `model` and config's optimizer over its parameters."""
   optimizer = nnx.Optimizer(model, make_optimizer(config, total_steps),
                             wrt=nnx.Param)
   graphdef, state = nnx.split((model, optimizer))

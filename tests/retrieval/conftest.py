@@ -63,3 +63,41 @@ def _write_gz(path, rows) -> str:
     for r in rows:
       f.write((r if isinstance(r, str) else json.dumps(r)) + "\n")
   return str(path)
+
+
+@pytest.fixture(scope="session")
+def tiny_benchmark(tmp_path_factory):
+  """A `kwls reqa build` folder of tiny_squad's rows (8 articles, 64
+  sentences, 128 questions)."""
+  import tiny_squad  # pylint: disable=g-import-not-at-top
+  from kwls_jax.retrieval import reqa  # pylint: disable=g-import-not-at-top
+  folder = tmp_path_factory.mktemp("tiny_reqa")
+  rows = [(f"tiny:{i}", r) for i, r in enumerate(tiny_squad.rows())]
+  reqa.write(folder, reqa.build(rows))
+  return folder
+
+
+def retrieval_values(benchmark, **over) -> dict:
+  """A tiny TextCNN dual-encoder config (dotted keys in `over`)."""
+  values = {
+      "name": "tiny-reqa", "task": "retrieval",
+      "model": {"name": "textcnn", "max_length": 12, "embed_dim": 16,
+                "options": {"num_filters": 8}},
+      "retrieval": {"benchmark": str(benchmark), "embed_dim": 16,
+                    "negatives": 4},
+      "batch_size": 8, "epochs": 2, "log_every": 2, "seed": 0,
+      "optimizer": {"learning_rate": 1e-2},
+  }
+  for k, v in over.items():
+    node = values
+    *parents, leaf = k.split(".")
+    for p in parents:
+      node = node.setdefault(p, {})
+    node[leaf] = v
+  return values
+
+
+@pytest.fixture(scope="session")
+def reqa_values(tiny_benchmark):
+  """reqa_values(**dotted overrides) -> retrieval_values of tiny_benchmark."""
+  return lambda **over: retrieval_values(tiny_benchmark, **over)

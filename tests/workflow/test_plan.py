@@ -19,6 +19,7 @@ from kwls_jax.training import config as train_config
 REPO = pathlib.Path(__file__).resolve().parents[2]
 SCHEMA = str(REPO / "workflow" / "schemas" / "config.schema.yaml")
 TRAIN_BASE = str(REPO / "experiments" / "train_base.yaml")
+TRAIN_REQA_BASE = str(REPO / "experiments" / "train_reqa_base.yaml")
 
 
 def _config(**change) -> dict:
@@ -168,7 +169,10 @@ def test_soft_label_flags_take_a_sweeps_values():
 def test_every_experiment_passes_the_check(name):
   config = yaml.safe_load((REPO / "experiments" / name).read_text())
   validate(config, SCHEMA)
-  plan.check_before_any_job(config, "", TRAIN_BASE)
+  if plan.is_retrieval(config):
+    plan.check_retrieval_before_any_job(config, TRAIN_REQA_BASE)
+  else:
+    plan.check_before_any_job(config, "", TRAIN_BASE)
 
 
 def _folder(tmp_path, names) -> str:
@@ -314,3 +318,88 @@ def test_a_sweep_over_training_switches_tags_and_reads_them_back():
                           + ["data.train=t.jsonl.gz", "data.test=t.jsonl.gz"])
   assert (got.two_head, got.soft_label_start_step, got.alpha) == (
       True, 4000, 3.0)
+
+
+def _reqa_config(**change) -> dict:
+  """A retrieval experiment config with the schema's defaults filled in."""
+  config = {"experiment": "r", "task": "retrieval",
+            "reqa": {"input": "squad/dev.jsonl.gz"}, "folds": [0, 2],
+            "seeds": [0], "models": ["textcnn", "lstm"],
+            "methods": ["none", "distill", "kwls"], **change}
+  validate(config, SCHEMA)
+  return config
+
+
+def test_retrieval_runs_and_baselines():
+  config = _reqa_config()
+  runs = plan.retrieval_runs(config)
+  assert len(runs) == len(set(runs)) == 2 * 2 * 3
+  assert "work/r/runs/squad/reqa/fold2/seed0/lstm/kwls/final.json" in runs
+  assert plan.baseline_files(config) == [
+      f"work/r/baselines/{b}/fold{f}.json" for b in ("bm25", "ilr")
+      for f in (0, 2)]
+  assert plan.baseline_flags(config, "bm25") == ""
+  assert shlex.split(plan.baseline_flags(config, "ilr")) == [
+      "--k1", "2.0", "--b", "0.75", "--k2", "2.0", "--tokenizer", "word"]
+  assert plan.reqa_input(config, "/data") == "/data/squad/dev.jsonl.gz"
+  assert plan.reqa_input(config, "") == "squad/dev.jsonl.gz"
+
+
+def test_retrieval_train_inputs_and_flags():
+  config = _reqa_config(train={"epochs": 7, "retrieval.negatives": 16},
+                        wandb_project="p", k=5)
+  w = {"fold": "2", "seed": "0", "model": "lstm", "method": "distill"}
+  inputs = plan.retrieval_train_inputs(config, w)
+  assert inputs["teacher"] == (
+      "work/r/runs/squad/reqa/fold2/seed0/lstm/none/final.json")
+  assert inputs["candidates"] == "work/r/reqa/candidates.jsonl.gz"
+  sets = _sets(plan.retrieval_train_flags(config, w, inputs))
+  assert sets["retrieval.benchmark"] == "work/r/reqa"
+  assert sets["retrieval.fold"] == "2" and sets["retrieval.folds"] == "5"
+  assert sets["teacher_run"] == os.path.dirname(inputs["teacher"])
+  assert sets["epochs"] == "7" and sets["retrieval.negatives"] == "16"
+  assert sets["method"] == "distill" and sets["model.name"] == "lstm"
+  assert sets["wandb.project"] == "p"
+  c = train_config.load(TRAIN_REQA_BASE, [f"{k}={v}" for k, v in sets.items()])
+  assert c.task == "retrieval" and c.retrieval.fold == 2
+  assert "teacher" not in plan.retrieval_train_inputs(
+      config, {**w, "method": "kwls"})
+  meta = json.loads(plan.retrieval_run_meta(config, w))
+  assert (meta["dataset"], meta["setting"], meta["fold"]) == (
+      "squad", "reqa", 2)
+
+
+def test_retrieval_report_flags_read_back():
+  config = _reqa_config(table="table3", note="it's SQuAD dev",
+                        reqa={"input": "x", "baselines": ["bm25"]})
+  words = shlex.split(plan.retrieval_report_flags(config, "snakemake -n"))
+  assert [words[i + 1] for i, w in enumerate(words) if w == "--baseline"] == [
+      "bm25:0=work/r/baselines/bm25/fold0.json",
+      "bm25:2=work/r/baselines/bm25/fold2.json"]
+  assert words[words.index("--note") + 1] == "it's SQuAD dev"
+  assert words[words.index("--table") + 1] == "table3"
+  assert words[words.index("--command") + 1] == "snakemake -n"
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"sweep": {"k1": [1.0]}}, "sweep: not for task retrieval"),
+    ({"folds": [0, 4]}, r"folds: \[4\] not below k = 4"),
+    ({"train": {"retrieval.label_doc": "title"}},
+     r"retrieval.label_doc .* \(model textcnn, method none\)"),
+    ({"train": {"two_head": True}}, "two_head: not for task retrieval"),
+])
+def test_retrieval_mistakes_are_refused(change, message):
+  with pytest.raises(plan.PlanError, match=message):
+    plan.check_retrieval_before_any_job(_reqa_config(**change),
+                                        TRAIN_REQA_BASE)
+
+
+def test_a_retrieval_config_needs_its_input_and_no_datasets():
+  config = _reqa_config()
+  del config["reqa"]
+  with pytest.raises(Exception, match="'reqa' is a required property"):
+    validate(config, SCHEMA)
+  plain = _config()
+  del plain["datasets"]
+  with pytest.raises(Exception, match="'datasets' is a required property"):
+    validate(plain, SCHEMA)

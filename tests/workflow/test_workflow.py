@@ -3,6 +3,9 @@ and a run killed midway finishes, when started again, with the same table."""
 
 from __future__ import annotations
 
+import argparse
+import csv
+import importlib.util
 import json
 import os
 import shlex
@@ -128,6 +131,48 @@ def test_killed_run_finishes_with_the_same_table(tmp_path):
   strip = lambda rows: [{k: v for k, v in r.items() if k != "runs"}
                         for r in rows]
   assert strip(_table(broken)) == strip(_table(whole))
+
+
+def _has_reqa_command(name: str) -> bool:
+  """Whether `kwls reqa NAME` exists."""
+  from kwls_jax import cli  # pylint: disable=g-import-not-at-top
+  def commands(parser):
+    return next(a.choices for a in parser._actions  # pylint: disable=protected-access
+                if isinstance(a, argparse._SubParsersAction))  # pylint: disable=protected-access
+  return name in commands(commands(cli.build_parser())["reqa"])
+
+
+def test_retrieval_workflow_tables_its_runs_and_baselines(tmp_path):
+  """task: retrieval, one fold: the benchmark, the original model and its
+  LS-Distill student, BM25, and a table whose cells are their numbers. KWLS
+  and ILR join where their code (retrieval/soft.py, `kwls reqa ilr`) is."""
+  methods = ["none", "distill"] + (
+      ["kwls"] if importlib.util.find_spec("kwls_jax.retrieval.soft") else [])
+  baselines = ["bm25"] + (["ilr"] if _has_reqa_command("ilr") else [])
+  config = tiny_experiment.reqa_config(tmp_path, methods, baselines)
+  _snakemake(tmp_path, config)
+  results = tmp_path / "results" / "tinyreqa"
+  with open(results / "table.csv", encoding="utf-8") as f:
+    rows = list(csv.DictReader(f))
+  assert {(r["model"], r["method"]) for r in rows} == {
+      *(("textcnn", m) for m in methods), *(("zero-shot", b) for b in baselines)}
+  for row in rows:
+    (source,) = row["runs"].split(";")  # one fold
+    if row["model"] == "zero-shot":
+      got = json.loads((tmp_path / source).read_text())
+    else:
+      meta = json.loads((tmp_path / source / "run.json").read_text())
+      assert meta["method"] == row["method"] and meta["fold"] == 0
+      got = json.loads((tmp_path / source / "final.json").read_text())["test"]
+      assert got["candidates"] == 64  # the whole pool: 8 articles' sentences
+    assert float(row["mean"]) == pytest.approx(got[row["metric"]])
+    assert got["queries"] == 32  # fold 0: 2 articles of 16 questions
+  md = (results / "table.md").read_text()
+  assert "SQuAD v1.1 dev only" in md and "4 folds by article" in md
+  assert "## Gain over the original model" in md
+  distill = next(r for r in rows if r["method"] == "distill")["runs"]
+  cfg = json.loads((tmp_path / distill / "config.json").read_text())
+  assert cfg["teacher_run"] == distill.replace("distill", "none")
 
 
 def _planned_jobs(root, config) -> dict[str, int]:
@@ -294,12 +339,16 @@ ACCEPTED_LINTS = {
 }
 
 
-def test_lint_flags_only_what_is_accepted(tmp_path):
+@pytest.mark.parametrize("configfile", [
+    [],  # quick.yaml: the classification rules
+    ["--configfile", str(REPO / "experiments" / "table3.yaml")],  # retrieval
+])
+def test_lint_flags_only_what_is_accepted(tmp_path, configfile):
   env = {k: v for k, v in os.environ.items() if k != "KWLS_DATA_DIR"}
   env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
   proc = subprocess.run(
       [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
-       "--directory", str(tmp_path), "--lint"],
+       "--directory", str(tmp_path), *configfile, "--lint"],
       env=env, capture_output=True, text=True, check=False)
   out = proc.stdout + proc.stderr
   assert "Lints for rule train" in out, out[-3000:]  # the linter ran

@@ -1,5 +1,5 @@
-"""The tiny experiment of the workflow tests: a 3-class corpus, its config,
-and the table a run writes."""
+"""The tiny experiments of the workflow tests: a 3-class corpus, its config,
+and the table a run writes; a SQuAD-like file and a retrieval config."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ import sys
 import numpy as np
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "retrieval"))  # tiny_squad
+import tiny_squad  # pylint: disable=g-import-not-at-top,wrong-import-position
 WORDS = [["apple", "pear", "plum", "fig"], ["goal", "match", "team", "coach"],
          ["stock", "market", "bank", "shares"]]
 
@@ -59,3 +61,23 @@ def env(**extra) -> dict[str, str]:
 def table(root: pathlib.Path) -> list[dict[str, str]]:
   with open(root / "results" / "tiny" / "table.csv", encoding="utf-8") as f:
     return list(csv.DictReader(f))
+
+
+def reqa_config(root: pathlib.Path, methods, baselines, **train) -> pathlib.Path:
+  """root/tinyreqa.yaml: a TextCNN dual encoder on tiny_squad's rows, fold 0,
+  a few steps; `train` adds overrides."""
+  (root / "data" / "squad").mkdir(parents=True)
+  tiny_squad.write(root / "data" / "squad" / "dev.jsonl.gz")
+  cfg = {
+      "experiment": "tinyreqa", "task": "retrieval", "table": "table3",
+      "data_dir": str(root / "data"),
+      "reqa": {"input": "squad/dev.jsonl.gz", "baselines": baselines},
+      "folds": [0], "seeds": [0], "models": ["textcnn"], "methods": methods,
+      "train": {"max_steps": 6, "batch_size": 8, "model.max_length": 12,
+                "model.embed_dim": 16, "model.options": {"num_filters": 8},
+                "retrieval.embed_dim": 16, "retrieval.negatives": 4,
+                "log_every": 1, **train},
+  }
+  path = root / "tinyreqa.yaml"
+  path.write_text(json.dumps(cfg))
+  return path
