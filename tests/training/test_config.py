@@ -121,8 +121,11 @@ def test_run_configs_are_yaml_with_their_command_in_a_comment(path):
   """Each run config loads as it stands and its header names the command."""
   text = path.read_text()
   assert f"kwls train experiments/{path.name}" in text.split("\nname:")[0]
-  sets = [] if "data" in config_lib.read_file(path) else [
-      "data.train=train.jsonl.gz", "data.test=test.jsonl.gz"]
+  values = config_lib.read_file(path)
+  sets = ([] if "data" in values or values.get("task") == "retrieval" else [
+      "data.train=train.jsonl.gz", "data.test=test.jsonl.gz"]) + (
+          ["retrieval.benchmark=reqa"] if values.get("task") == "retrieval"
+          else [])
   assert config_lib.load(path, sets).model.name == "textcnn"
 
 
