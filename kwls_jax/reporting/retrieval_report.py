@@ -101,8 +101,9 @@ def _value(c: tables.Cell, with_paper: bool) -> str:
 def _gain(c: tables.Cell) -> str:
   if math.isnan(c.delta):
     return "-"
-  sig = "*" if not math.isnan(c.p_value) and c.p_value < 0.05 else ""
-  return f"{c.delta:+.2f} ({_fmt(c.p_value, 3)}){sig}"
+  sig = "*" if not math.isnan(c.p_corrected) and c.p_corrected < 0.05 else ""
+  return (f"{c.delta:+.2f} ({_fmt(c.p_paired, 3)} / "
+          f"{_fmt(c.p_corrected, 3)}){sig}")
 
 
 def _label(model: str, method: str) -> tuple[str, str]:
@@ -147,8 +148,9 @@ def to_markdown(table: dict[tuple, dict], with_paper: bool) -> str:
     text += ("\n## Gain over the original model\n\n"
              + _markdown(GAIN_COLUMNS, gains)
              + "\nMean difference from the same model's original (method "
-             "none) over the same folds; p of a paired t-test over folds "
-             "(scipy.stats.ttest_rel), * p < 0.05.\n")
+             "none) over the same folds; p of the paper's paired t-test over "
+             "folds / of the corrected resampled t-test (Nadeau-Bengio), "
+             "* corrected p < 0.05.\n")
   return text
 
 
@@ -166,11 +168,11 @@ def to_csv(table: dict[tuple, dict]) -> str:
   out = io.StringIO()
   w = csv.writer(out)
   w.writerow(["model", "method", "metric", "mean", "std", "n", "delta",
-              "p_value", "paper", "values", "runs"])
+              "p_paired", "p_corrected", "paper", "values", "runs"])
   for (model, method), by in table.items():
     for metric, c in by.items():
       w.writerow([model, method, metric, c.mean, c.std, len(c.values),
-                  c.delta, c.p_value, c.paper,
+                  c.delta, c.p_paired, c.p_corrected, c.paper,
                   ";".join(f"{v:.4f}" for v in c.values), ";".join(c.runs)])
   return out.getvalue()
 

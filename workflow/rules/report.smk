@@ -25,7 +25,7 @@ rule report:
         out_dir=lambda w, output: os.path.dirname(output.md),
         # A function: Snakemake would read braces in a note as wildcards.
         flags=lambda w: plan.report_flags(config, [
-            d + "/final.json" for d in plan.report_run_dirs(config)], plan.rerun_command(
+            os.path.join(d, "final.json") for d in plan.report_run_dirs(config)], plan.rerun_command(
             REPO, workflow.config_settings.configfiles,
             workflow.config_settings.config,
             "" if config.get("data_dir") else DATA_DIR,
