@@ -7,8 +7,11 @@
 # plugin's job steps drop $SLURM_CONF); a machine with a slurm.conf of its own
 # is left alone (exit 3).
 # No accounting (no slurmdbd): sacct fails, so runs poll with squeue, which
-# sees finished jobs for MinJobAge seconds. The node claims 8 CPUs and 64 GB
-# whatever the machine has (nothing enforces them), partitions cpu and gpu.
+# sees finished jobs for MinJobAge seconds. The node claims 16 CPUs and 160 GB
+# whatever the machine has (nothing enforces them), room for two training jobs
+# of profiles/slurm at once; partitions cpu and gpu. scancel reaches every
+# process of a job (proctrack/pgid: the job step's snakemake too, which
+# outlives its parent on SIGTERM) and SIGKILLs them after KillWait=5 s.
 # Exit status 3: no cluster can be started here (the message says why).
 set -euo pipefail
 
@@ -76,13 +79,14 @@ SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
 CredType=cred/munge
-ProctrackType=proctrack/linuxproc
+ProctrackType=proctrack/pgid
 TaskPlugin=task/none
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
 MinJobAge=600
+KillWait=5
 SlurmdParameters=config_overrides
 ReturnToService=2
 StateSaveLocation=$dir/state
@@ -91,7 +95,7 @@ SlurmctldPidFile=$dir/slurmctld.pid
 SlurmdPidFile=$dir/slurmd.pid
 SlurmctldLogFile=$dir/slurmctld.log
 SlurmdLogFile=$dir/slurmd.log
-NodeName=$host NodeAddr=127.0.0.1 CPUs=8 RealMemory=64000 State=UNKNOWN
+NodeName=$host NodeAddr=127.0.0.1 CPUs=16 RealMemory=160000 State=UNKNOWN
 PartitionName=cpu Nodes=$host Default=YES MaxTime=INFINITE State=UP
 PartitionName=gpu Nodes=$host MaxTime=INFINITE State=UP
 EOF

@@ -1,13 +1,18 @@
 """The workflow through profiles/slurm on a real one-node SLURM cluster
 (tools/slurm_ci.sh, no accounting): the tiny experiment's table equals a local
-run's, and a training job cancelled on the cluster resumes from its checkpoint."""
+run's, and a training job cancelled on the cluster resumes from its checkpoint.
+
+One cluster run serves both: the cancel test removes the record of its kwls
+run, so that a rerun trains that run alone, and cancels it there."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,7 +26,10 @@ from tiny_experiment import REPO
 
 PROFILE = REPO / "profiles" / "slurm"
 TRAIN = {"checkpoint_every": 2}  # a checkpoint before the pause at step 3
-KWLS = "work/tiny/runs/tiny/balanced/fold0/seed0/textcnn/kwls"
+RUN = "tiny/balanced/fold0/seed0/textcnn/kwls"
+KWLS = f"work/tiny/runs/{RUN}"  # the kwls run's directory
+KWLS_RECORD = f"results/tiny/runs/{RUN}"  # its record
+TABLE = "results/tiny/table.csv"
 
 
 def _snakemake(root, config, *extra, env, wait=True, timeout=900):
@@ -47,10 +55,17 @@ def _finish(proc, timeout):
 
 
 def _on_cluster(root, config, wait=True, **env):
+  """A run through the profile. It polls with squeue (the cluster keeps no
+  accounting), 1 s after a poll that sees a job finish; the plugin adds 10 s
+  to the interval after each poll that sees none."""
   return _snakemake(root, config, "--profile", str(PROFILE),
                     "--slurm-status-command", "squeue",
-                    "--slurm-init-seconds-before-status-checks", "5",
+                    "--slurm-init-seconds-before-status-checks", "1",
                     env=env, wait=wait)
+
+
+def _config(root):
+  return tiny_experiment.config(root, [0], ["none", "kwls"], **TRAIN)
 
 
 @pytest.fixture(scope="module")
@@ -71,17 +86,6 @@ def cluster(tmp_path_factory):
                    check=False)
 
 
-@pytest.fixture(scope="module")
-def local_table(tmp_path_factory):
-  """table.csv of the tiny experiment run on this machine."""
-  root = tmp_path_factory.mktemp("local")
-  rc, out = _snakemake(root, tiny_experiment.config(root, [0], ["none", "kwls"],
-                                                    **TRAIN),
-                       "--cores", "2", env={})
-  assert rc == 0, out[-3000:]
-  return (root / "results" / "tiny" / "table.csv").read_bytes()
-
-
 def _jobs() -> dict[str, dict[str, str]]:
   """{job id: scontrol's fields} of the cluster's jobs, finished ones too."""
   out = subprocess.run(["scontrol", "-o", "show", "job"], capture_output=True,
@@ -94,52 +98,90 @@ def _jobs() -> dict[str, dict[str, str]]:
   return jobs
 
 
-def test_the_cluster_run_writes_the_local_table(tmp_path, cluster,
-                                                local_table):
-  before = set(_jobs())
-  config = tiny_experiment.config(tmp_path, [0], ["none", "kwls"], **TRAIN)
-  rc, out = _on_cluster(tmp_path, config)
-  assert rc == 0, out[-3000:]
-  assert (tmp_path / "results/tiny/table.csv").read_bytes() == local_table
-  trains = [j for i, j in _jobs().items() if i not in before
-            and "rule_train" in j.get("Comment", "")]
-  assert len(trains) == 2, out[-3000:]
+@pytest.fixture(scope="module")
+def xla_cache(tmp_path_factory):
+  """The environment of this module's workflow runs: one persistent XLA
+  compilation cache, so that their training jobs compile each program once
+  (the same executables; `kwls train` keeps no cache of its own)."""
+  return {"JAX_COMPILATION_CACHE_DIR": str(tmp_path_factory.mktemp("xla")),
+          "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+          "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0"}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, cluster, xla_cache):
+  """The tiny experiment run on the cluster and, meanwhile (the cluster run
+  mostly waits), on this machine: the local table.csv, and the cluster run's
+  directory, config, exit status, output and SLURM jobs as it finished."""
+  local = tmp_path_factory.mktemp("local")
+  with concurrent.futures.ThreadPoolExecutor(1) as pool:
+    local_run = pool.submit(_snakemake, local, _config(local), "--cores", "2",
+                            env=xla_cache)
+    root = tmp_path_factory.mktemp("cluster")
+    config = _config(root)
+    before = set(_jobs())
+    rc, out = _on_cluster(root, config, **xla_cache)
+    jobs = {i: j for i, j in _jobs().items() if i not in before}
+    local_rc, local_out = local_run.result()
+  assert local_rc == 0, local_out[-3000:]
+  return types.SimpleNamespace(
+      local_table=(local / TABLE).read_bytes(), root=root, config=config,
+      rc=rc, out=out, jobs=jobs, env=xla_cache)
+
+
+def test_the_cluster_run_writes_the_local_table(runs):
+  assert runs.rc == 0, runs.out[-3000:]
+  assert (runs.root / TABLE).read_bytes() == runs.local_table
+  trains = [j for j in runs.jobs.values()
+            if "rule_train" in j.get("Comment", "")]
+  assert len(trains) == 2, runs.out[-3000:]
   for job in trains:  # CPU training: a CPU partition, no GPU, its threads
     assert job["Partition"] == "cpu" and "gpu" not in job["TRES"]
     assert job["NumCPUs"] == "8"
-  md = (tmp_path / "results" / "tiny" / "table.md").read_text()
+  md = (runs.root / "results" / "tiny" / "table.md").read_text()
   command = shlex.split(md.split("- command: `")[1].split("`\n")[0])
   assert command[1:3] == ["--profile", "profiles/slurm"]
 
 
-def test_a_cancelled_job_resumes_from_its_checkpoint(tmp_path, cluster,
-                                                     local_table):
-  config = tiny_experiment.config(tmp_path, [0], ["none", "kwls"], **TRAIN)
+def test_a_cancelled_job_resumes_from_its_checkpoint(runs):
+  """The cluster run's kwls run trains again (its record and run directory
+  removed, the table too), is cancelled after update 3 and resumes."""
+  assert runs.rc == 0, runs.out[-3000:]
+  root, config = runs.root, runs.config
+  shutil.rmtree(root / KWLS_RECORD)
+  shutil.rmtree(root / KWLS)
+  (root / TABLE).unlink()
+  slurm_logs = root / ".snakemake" / "slurm_logs" / "rule_train"
+  old_logs = set(slurm_logs.glob("*/*.log"))
   hooks = str(REPO / "tests" / "hooks") + os.pathsep + os.environ.get(
       "PYTHONPATH", "")
-  proc = _on_cluster(tmp_path, config, wait=False,
+  proc = _on_cluster(root, config, wait=False, **runs.env,
                      KWLS_TRAIN_TEST_PAUSE="kwls:3", PYTHONPATH=hooks)
   try:
     deadline = time.time() + 600
     while (time.time() < deadline and proc.poll() is None
-           and not (tmp_path / KWLS / "PAUSED").exists()):
+           and not (root / KWLS / "PAUSED").exists()):
       time.sleep(0.5)
     assert proc.poll() is None, proc.communicate()[0][-3000:]
-    assert (tmp_path / KWLS / "PAUSED").exists(), "the kwls run never paused"
-    logs = list((tmp_path / ".snakemake" / "slurm_logs" / "rule_train").glob(
-        "*_kwls/*.log"))  # the plugin's log of the job: <job id>.log
-    assert len(logs) == 1 and _jobs()[logs[0].stem]["JobState"] == "RUNNING"
-    subprocess.run(["scancel", logs[0].stem], check=True)
+    assert (root / KWLS / "PAUSED").exists(), "the kwls run never paused"
+    # The plugin's logs of the rerun's training jobs, <wildcards>/<job id>.log:
+    # one, the kwls run's.
+    logs = sorted(set(slurm_logs.glob("*/*.log")) - old_logs)
+    assert [p.parent.name for p in logs] == [
+        "tiny_balanced_0_0_textcnn_kwls"], logs
+    job = logs[0].stem
+    assert _jobs()[job]["JobState"] == "RUNNING"
+    subprocess.run(["scancel", job], check=True)
     rc, out = _finish(proc, 300)
   finally:
     if proc.poll() is None:
       os.killpg(proc.pid, signal.SIGKILL)
-  assert rc != 0 and not (tmp_path / KWLS / "final.json").exists(), out[-3000:]
-  rc, out = _on_cluster(tmp_path, config)
+  assert rc != 0 and not (root / KWLS / "final.json").exists(), out[-3000:]
+  rc, out = _on_cluster(root, config, **runs.env)
   assert rc == 0, out[-3000:]
-  final = (tmp_path / KWLS / "final.json").read_text()
+  final = (root / KWLS / "final.json").read_text()
   assert '"resumed_from_step": 2' in final
-  assert (tmp_path / "results/tiny/table.csv").read_bytes() == local_table
+  assert (root / TABLE).read_bytes() == runs.local_table
 
 
 def test_only_bert_training_asks_for_a_gpu(tmp_path):
