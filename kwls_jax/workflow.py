@@ -102,6 +102,10 @@ def record_dir(config: Mapping, w: Mapping) -> str:
 def all_wildcards(config: Mapping) -> list[dict]:
   """The wildcards of every run of the experiment, dataset by dataset, as
   strings (as Snakemake gives them)."""
+  if is_retrieval(config):
+    return [_reqa_w(dict(zip(RUN_KEYS[2:], map(str, combo))))
+            for combo in itertools.product(config["folds"], config["seeds"],
+                                           config["models"], config["methods"])]
   return [
       dict(zip(RUN_KEYS, map(str, (name, *combo))))
       for d in config["datasets"]
@@ -119,8 +123,11 @@ def all_runs(config: Mapping) -> list[str]:
 def signature(config: Mapping, w: Mapping) -> str:
   """What a run's numbers depend on: a hash of its `kwls train` settings
   (W&B fields and name aside), kept in its run.json."""
-  settings = {k: v for k, v in train_settings(
-      config, w, train_inputs(config, w)).items()
+  if is_retrieval(config):
+    made = retrieval_train_settings(config, w, retrieval_train_inputs(config, w))
+  else:
+    made = train_settings(config, w, train_inputs(config, w))
+  settings = {k: v for k, v in made.items()
               if k != "name" and not k.startswith("wandb.")}
   return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str)
                         .encode()).hexdigest()[:16]
@@ -390,14 +397,6 @@ def _reqa_w(w: Mapping) -> dict:
   return {**w, "dataset": REQA_DATASET, "setting": REQA_SETTING}
 
 
-def retrieval_runs(config: Mapping) -> list[str]:
-  """final.json of every retrieval run: folds x seeds x models x methods."""
-  return [run_dir(config, _reqa_w(dict(zip(RUN_KEYS[2:], combo))))
-          + "/final.json"
-          for combo in itertools.product(config["folds"], config["seeds"],
-                                         config["models"], config["methods"])]
-
-
 def baseline_file(config: Mapping, name: str, fold) -> str:
   """The JSON of a zero-shot baseline on a fold's test queries."""
   return f"{work_dir(config)}/baselines/{name}/fold{fold}.json"
@@ -428,10 +427,11 @@ def retrieval_train_inputs(config: Mapping, w: Mapping) -> dict[str, str]:
   return inputs
 
 
-def retrieval_train_flags(config: Mapping, w: Mapping,
-                          inputs: Mapping) -> str:
-  """The --set flags of a retrieval run: its name, model, method, fold, the
-  benchmark and W&B fields, then the config's smoothing and train: values."""
+def retrieval_train_settings(config: Mapping, w: Mapping,
+                             inputs: Mapping) -> dict:
+  """The `kwls train --set` values of a retrieval run: its name, model,
+  method, fold, the benchmark and W&B fields, then the config's smoothing and
+  train: values."""
   experiment = config["experiment"]
   flags = {"name": f"{experiment}-f{w['fold']}-s{w['seed']}-{w['model']}-"
                    f"{w['method']}",
@@ -445,7 +445,19 @@ def retrieval_train_flags(config: Mapping, w: Mapping,
   if "teacher" in inputs:
     flags["teacher_run"] = os.path.dirname(inputs["teacher"])
   flags.update(config.get("train", {}))
-  return " ".join(set_flag(k, v) for k, v in flags.items())
+  return flags
+
+
+def retrieval_train_flags(config: Mapping, w: Mapping,
+                          inputs: Mapping) -> str:
+  """`retrieval_train_settings` as --set flags."""
+  return " ".join(set_flag(k, v) for k, v in
+                  retrieval_train_settings(config, w, inputs).items())
+
+
+def retrieval_record_dir(config: Mapping, w: Mapping) -> str:
+  """Where the record of retrieval run `w` is committed."""
+  return record_dir(config, _reqa_w(w))
 
 
 def retrieval_run_meta(config: Mapping, w: Mapping) -> str:

@@ -4,10 +4,11 @@
 
 The workflow records every finished run under results/<experiment>/runs/,
 which is committed, so a later checkout reports from it without retraining.
-A record holds run.json (with the machine that recorded it), config.json, metrics.jsonl, reliability.json (the
-test predictions' reliability bins, for the calibration diagram) and
-final.json, written last: a record with final.json is complete. It holds no
-checkpoints or probability arrays.
+A record holds run.json (with the machine that recorded it), config.json,
+metrics.jsonl, for classification reliability.json (the test predictions'
+reliability bins, for the calibration diagram), and final.json, written last:
+a record with final.json is complete. It holds no checkpoints or probability
+arrays.
 """
 
 from __future__ import annotations
@@ -33,6 +34,11 @@ def reliability_of_run(run_dir: str) -> dict:
           "accuracy": [None if a != a else float(a) for a in bins["accuracy"]]}
 
 
+def _is_classification(run_dir: str) -> bool:
+  with open(os.path.join(run_dir, "config.json"), encoding="utf-8") as f:
+    return json.load(f).get("task", "classification") == "classification"
+
+
 def write_record(run_dir: str, record_dir: str) -> None:
   """Copies a finished run's record files from run_dir to record_dir."""
   if not os.path.exists(os.path.join(run_dir, "final.json")):
@@ -51,8 +57,9 @@ def write_record(run_dir: str, record_dir: str) -> None:
   meta["machine"] = provenance.machine()
   with atomic_open(os.path.join(record_dir, "run.json")) as f:
     json.dump(meta, f)
-  with atomic_open(os.path.join(record_dir, RELIABILITY_FILE)) as f:
-    json.dump(reliability_of_run(run_dir), f)
+  if _is_classification(run_dir):  # retrieval runs rank, with no class probabilities
+    with atomic_open(os.path.join(record_dir, RELIABILITY_FILE)) as f:
+      json.dump(reliability_of_run(run_dir), f)
   with atomic_open(final, "wb") as f, \
       open(os.path.join(run_dir, "final.json"), "rb") as src:
     shutil.copyfileobj(src, f)

@@ -332,9 +332,12 @@ def _reqa_config(**change) -> dict:
 
 def test_retrieval_runs_and_baselines():
   config = _reqa_config()
-  runs = plan.retrieval_runs(config)
+  runs = plan.all_runs(config)
   assert len(runs) == len(set(runs)) == 2 * 2 * 3
   assert "work/r/runs/squad/reqa/fold2/seed0/lstm/kwls/final.json" in runs
+  w = {"fold": "2", "seed": "0", "model": "lstm", "method": "kwls"}
+  assert plan.retrieval_record_dir(config, w) == (
+      "results/r/runs/squad/reqa/fold2/seed0/lstm/kwls")
   assert plan.baseline_files(config) == [
       f"work/r/baselines/{b}/fold{f}.json" for b in ("bm25", "ilr")
       for f in (0, 2)]
@@ -343,6 +346,21 @@ def test_retrieval_runs_and_baselines():
       "--k1", "2.0", "--b", "0.75", "--k2", "2.0", "--tokenizer", "word"]
   assert plan.reqa_input(config, "/data") == "/data/squad/dev.jsonl.gz"
   assert plan.reqa_input(config, "") == "squad/dev.jsonl.gz"
+
+
+def test_retrieval_records_follow_their_settings(tmp_path):
+  config = _reqa_config()
+  ws = plan.all_wildcards(config)
+  w = ws[0]
+  base = plan.signature(config, w)
+  assert plan.signature(_reqa_config(train={"epochs": 3}), w) != base
+  assert plan.signature(_reqa_config(wandb_project="other"), w) == base
+  assert json.loads(plan.retrieval_run_meta(config, w))["signature"] == base
+  _record(tmp_path, config, w)
+  _record(tmp_path, config, ws[1], signature="stale")
+  inputs = plan.report_inputs(config, str(tmp_path))
+  assert inputs[0] == plan.record_dir(config, w) + "/final.json"
+  assert inputs[1:] == plan.all_runs(config)[1:]
 
 
 def test_retrieval_train_inputs_and_flags():

@@ -172,7 +172,16 @@ def test_retrieval_workflow_tables_its_runs_and_baselines(tmp_path):
   assert "## Gain over the original model" in md
   distill = next(r for r in rows if r["method"] == "distill")["runs"]
   cfg = json.loads((tmp_path / distill / "config.json").read_text())
-  assert cfg["teacher_run"] == distill.replace("distill", "none")
+  assert cfg["teacher_run"] == distill.replace("distill", "none").replace(
+      "results/", "work/")
+  # The table reads the runs' records, which hold no reliability bins (a
+  # ranker has no class probabilities); without work/'s runs they count as
+  # done.
+  records = results / "runs" / "squad" / "reqa" / "fold0" / "seed0" / "textcnn"
+  assert {p.parent.name for p in records.rglob("final.json")} == set(methods)
+  assert not list(records.rglob("reliability.json"))
+  shutil.rmtree(tmp_path / "work" / "tinyreqa" / "runs")
+  assert "train" not in _planned_jobs(tmp_path, config)
 
 
 def _planned_jobs(root, config) -> dict[str, int]:

@@ -1,13 +1,18 @@
 # Retrieval (task: retrieval, Table 3): the ReQA benchmark of reqa.input, a
 # dual-encoder run per fold, seed, model and method (LS-Distill's teacher is
 # the same fold's run of method none), zero-shot baselines on each fold's test
-# queries, and the table. The plan's paths and flags: kwls_jax/workflow.py.
+# queries, and the table. Runs are recorded as classification runs are
+# (workflow/rules/train.smk). The plan's paths and flags: kwls_jax/workflow.py.
 
 localrules: report, publish
 
 
 TRAIN_BASE = os.path.join(REPO, "experiments", "train_reqa_base.yaml")
-ALL_RUNS = plan.retrieval_runs(config)
+ALL_RUNS = plan.report_inputs(config)  # committed records count as done
+RECORDED = sum(p.startswith("results/") for p in ALL_RUNS)
+if RECORDED:
+    print(f"kwls: {RECORDED} of {len(ALL_RUNS)} runs recorded in "
+          f"{plan.records_dir(config)} count as done", file=sys.stderr)
 REQA = plan.reqa_dir(config)
 
 try:
@@ -62,13 +67,16 @@ rule train:
         flags=lambda w, input: plan.retrieval_train_flags(
             config, dict(w.items()), dict(input.items())),
         run_dir=lambda w, output: os.path.dirname(output[0]),
+        record=lambda w: plan.retrieval_record_dir(config, dict(w.items())),
         meta=lambda w: plan.retrieval_run_meta(config, dict(w.items())),
     shell:
         # The run directory is not an output: its checkpoints survive an
         # interrupted job, and `kwls train` resumes from them.
         "mkdir -p {params.run_dir} && echo '{params.meta}' > {params.run_dir}/run.json && "
         "kwls train {TRAIN_BASE} {params.flags} "
-        "--run-dir {params.run_dir} > {log} 2>&1"
+        "--run-dir {params.run_dir} > {log} 2>&1 && "
+        "python -m kwls_jax.reporting.records {params.run_dir} {params.record} "
+        ">> {log} 2>&1"
 
 
 rule report:
@@ -83,7 +91,7 @@ rule report:
     log:
         os.path.join(WORK, "logs/report.log"),
     params:
-        run_dirs=lambda w, input: " ".join(os.path.dirname(p) for p in input.runs),
+        run_dirs=lambda w: " ".join(plan.report_run_dirs(config)),
         experiment=EXPERIMENT,
         out_dir=lambda w, output: os.path.dirname(output.md),
         flags=plan.retrieval_report_flags(config, plan.rerun_command(
