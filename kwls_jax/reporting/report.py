@@ -14,7 +14,6 @@ asked, figure1.png / figure2.png.
 from __future__ import annotations
 
 import argparse
-import collections
 import os
 import sys
 
@@ -42,7 +41,7 @@ def write_report(run_dirs, out_dir, experiment, table="", average_settings=False
   header = (f"# {experiment}: test accuracy (%)\n\n" +
             provenance.header(command or "snakemake --cores all", []) +
             f"- runs: {len(records)} (listed in runs.csv)\n" +
-            provenance_of_runs(records) +
+            tables.provenance_of_runs(records) +
             (f"\n{note}\n" if note else "") + "\n")
   paths = {"md": os.path.join(out_dir, "table.md"),
            "tex": os.path.join(out_dir, "table.tex"),
@@ -83,16 +82,6 @@ def write_report(run_dirs, out_dir, experiment, table="", average_settings=False
   if wandb_dir:
     paths["wandb"] = wandb_dir
   return paths
-
-
-def provenance_of_runs(records) -> str:
-  """Markdown lines: the commits the runs trained under and the machines
-  that recorded them, with how many runs each."""
-  count = lambda values: ", ".join(
-      f"`{v}` ({n})" for v, n in collections.Counter(values).most_common())
-  machines = [r.machine for r in records if r.machine]
-  return (f"- runs' commits: {count(r.commit or 'unknown' for r in records)}\n"
-          + (f"- runs' machines: {count(machines)}\n" if machines else ""))
 
 
 def calibration_panels(cells) -> dict[str, dict[str, dict]]:

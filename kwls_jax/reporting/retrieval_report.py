@@ -54,7 +54,8 @@ def read_run(run_dir: str) -> tables.Record:
       method=meta["method"], fold=int(meta["fold"]), seed=int(meta["seed"]),
       metrics={m: float(final["test"][m]) for m in METRICS},
       run_dir=run_dir, config_hash=str(final.get("config_hash", "")),
-      commit=" ".join(map(str, final.get("git_commits") or [])))
+      commit=" ".join(map(str, final.get("git_commits") or [])),
+      machine=str(meta.get("machine", "")))
 
 
 def read_baseline(item: str) -> tables.Record:
@@ -214,6 +215,7 @@ def write_report(run_dirs: Sequence[str], out_dir: str, experiment: str,
   records = [read_run(d) for d in run_dirs]
   if not records:
     raise ValueError("no runs to report")
+  runs_provenance = tables.provenance_of_runs(records)
   base = records[0]  # baselines join the runs' (dataset, setting) group
   records += [dataclasses.replace(r, dataset=base.dataset,
                                   setting=base.setting)
@@ -222,7 +224,7 @@ def write_report(run_dirs: Sequence[str], out_dir: str, experiment: str,
   with_paper = table == "table3"
   header = (f"# {experiment}: retrieval on ReQA SQuAD, Recall@k and MRR "
             f"(%)\n\n" + provenance.header(command or "snakemake --cores all",
-                                           []) +
+                                           []) + runs_provenance +
             f"- runs: {len(run_dirs)}, baseline files: {len(baselines)} "
             "(listed in runs.csv)\n\n" + scope(_folds(run_dirs)) + "\n" +
             (f"\n{note}\n" if note else "") + "\n")

@@ -14,6 +14,7 @@ smallest difference each could detect.
 
 from __future__ import annotations
 
+import collections
 import csv
 import dataclasses
 import io
@@ -47,6 +48,16 @@ class Record:
   commit: str = ""
   num_labels: int = 0  # 0: not recorded
   machine: str = ""  # where the run was recorded
+
+
+def provenance_of_runs(records: Sequence[Record]) -> str:
+  """Markdown lines: the commits the runs trained under and the machines
+  that recorded them, with how many runs each."""
+  count = lambda values: ", ".join(
+      f"`{v}` ({n})" for v, n in collections.Counter(values).most_common())
+  machines = [r.machine for r in records if r.machine]
+  return (f"- runs' commits: {count(r.commit or 'unknown' for r in records)}\n"
+          + (f"- runs' machines: {count(machines)}\n" if machines else ""))
 
 
 def read_run(run_dir: str) -> Record:

@@ -20,7 +20,7 @@ def _run(root, model, method, fold, values):
   d.mkdir()
   (d / "run.json").write_text(json.dumps(
       {"experiment": "t3", "dataset": "squad", "setting": "reqa", "fold": fold,
-       "seed": 0, "model": model, "method": method}))
+       "seed": 0, "model": model, "method": method, "machine": "m1"}))
   (d / "final.json").write_text(json.dumps(
       {"test": dict(zip(METRICS, values)), "config_hash": "h",
        "git_commits": ["c"]}))
@@ -85,6 +85,7 @@ def test_the_table_says_what_data_it_is(report):
   _, _, md = report
   assert "SQuAD v1.1 dev only" in md and "4 folds by article" in md
   assert "- command: `snakemake x`" in md
+  assert "- runs' commits: `c` (8)" in md and "- runs' machines: `m1` (8)" in md
   assert "## Gain over the original model" in md
   assert "| textcnn | kwls | " in md.split("## Gain")[1]
 
