@@ -10,6 +10,7 @@ from typing import Sequence
 
 import numpy as np
 
+from kwls_jax.reporting import tables
 from kwls_jax.reporting.tables import Cell
 
 
@@ -20,9 +21,24 @@ def _pyplot():
   return plt
 
 
+def gain_bar(cell: Cell, cells: Sequence[Cell]) -> float:
+  """Half-width of the 95 % interval of cell's gain over its original model
+  (the cell of method none with its dataset, setting and model), as the
+  corrected test sees it; 0 where it cannot be had."""
+  base = next((c for c in cells if c.method == "none" and (
+      c.dataset, c.setting, c.model) == (cell.dataset, cell.setting,
+                                         cell.model)), None)
+  if base is None:
+    return 0.0
+  comp = tables.compare(cell, base)
+  half = tables.interval(comp.sd, len(comp.diffs))
+  return 0.0 if math.isnan(half) else half
+
+
 def figure1(cells: Sequence[Cell], path: str) -> dict[str, int]:
   """Improvement in accuracy over the original model vs c and vs m, a line per
-  method (per model and method where the cells hold several models).
+  method (per model and method where the cells hold several models), with
+  the 95 % interval of each gain (corrected resampled t) as error bars.
 
   Returns the number of lines drawn per panel ("agc", "agm").
   """
@@ -39,19 +55,22 @@ def figure1(cells: Sequence[Cell], path: str) -> dict[str, int]:
     ax.set_prop_cycle(color=plt.get_cmap("tab10" if len(lines) <= 10 else
                                          "tab20").colors)
     for model, method in lines:
-      pts = sorted(((int(value(c).group(1)), c.delta) for c in cells
+      pts = sorted(((int(value(c).group(1)), c.delta, gain_bar(c, cells))
+                    for c in cells
                     if value(c) and (c.model, c.method) == (model, method)
                     and not math.isnan(c.delta)), reverse=descending)
       if pts:
-        ax.plot([str(x) for x, _ in pts], [y for _, y in pts], marker="o",
-                label=f"{model}/{method}" if several_models else method)
+        ax.errorbar([str(x) for x, _, _ in pts], [y for _, y, _ in pts],
+                    yerr=[e for _, _, e in pts], marker="o", capsize=3,
+                    label=f"{model}/{method}" if several_models else method)
         drawn[prefix] += 1
     ax.axhline(0, color="grey", linewidth=0.8)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("accuracy gain over the original (points)")
     if lines:
       ax.legend(fontsize=8)
-  fig.suptitle("Figure 1: effect of the degree of unbalance (AG News)")
+  fig.suptitle("Figure 1: effect of the degree of unbalance (AG News); "
+               "bars: 95 % interval, corrected resampled t")
   fig.tight_layout()
   fig.savefig(path, dpi=120)
   plt.close(fig)

@@ -184,6 +184,16 @@ def verdict(p: float, delta: float, n: int, higher_is_better: bool = True,
   return f"{name} " + ("better" if (delta > 0) == higher_is_better else "worse")
 
 
+def interval(sd: float, n: int, rho: float = RHO, alpha: float = ALPHA
+             ) -> float:
+  """Half-width of the (1 - alpha) interval of a mean difference over n
+  paired folds that the corrected test inverts:
+  t_{1-alpha/2, n-1} * sd * sqrt(1/n + rho); nan below 2 folds."""
+  if n < 2:
+    return math.nan
+  return float(stats.t.ppf(1 - alpha / 2, n - 1) * sd * math.sqrt(1 / n + rho))
+
+
 def compare(a: Cell, b: Cell, rho: float = RHO,
             higher_is_better: bool = True) -> Comparison:
   """a against b over the folds both have: Δ, both tests, detectable effects."""

@@ -5,6 +5,7 @@ import math
 import warnings
 
 import numpy as np
+import pytest
 
 from kwls_jax.reporting import calibration
 from kwls_jax.reporting import figures
@@ -28,6 +29,18 @@ def test_figure1_draws_both_panels(tmp_path):
   # Another model's cells get lines of their own, not joined to BERT's.
   cells += [_cell(f"agc{c}", "kwls", -c, model="textcnn") for c in range(4)]
   assert figures.figure1(cells, str(path)) == {"agc": 3, "agm": 1}
+
+
+def test_figure1_error_bars_are_the_corrected_95_percent_interval():
+  base = Cell("ag_news", "agc1", "textcnn", "none", [80.0, 81.0, 79.0, 80.0],
+              [0, 1, 2, 3], ["r"] * 4)
+  kwls = Cell("ag_news", "agc1", "textcnn", "kwls", [81.0, 83.0, 82.0, 84.0],
+              [0, 1, 2, 3], ["r"] * 4)
+  d = np.array([1.0, 2.0, 3.0, 4.0])  # kwls - none, fold by fold
+  t = 3.182446305284263  # t_{0.975, 3}
+  want = t * d.std(ddof=1) * math.sqrt(1 / 4 + 1 / 3)
+  assert figures.gain_bar(kwls, [base, kwls]) == pytest.approx(want)
+  assert figures.gain_bar(kwls, [kwls]) == 0.0  # no original to compare
 
 
 def test_curves_and_figure2(tmp_path):
