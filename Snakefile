@@ -43,15 +43,15 @@ REPORT = f"{WORK}/report"
 DATA_DIR = config.get("data_dir") or os.environ.get("KWLS_DATA_DIR", "")
 DATA_FLAG = f"--data-dir {DATA_DIR}" if DATA_DIR else ""
 RETRIEVAL = plan.is_retrieval(config)  # Table 3: workflow/rules/retrieval.smk
+ALL_RUNS = plan.report_inputs(config)  # committed records count as done
+RECORDED = sum(p.startswith("results/") for p in ALL_RUNS)
+if RECORDED:
+    print(f"kwls: {RECORDED} of {len(ALL_RUNS)} runs recorded in "
+          f"{plan.records_dir(config)} count as done", file=sys.stderr)
 
 if not RETRIEVAL:
     DATASETS = {d["name"]: d for d in config["datasets"]}
     TRAIN_BASE = os.path.join(REPO, "experiments", "train_base.yaml")
-    ALL_RUNS = plan.report_inputs(config)  # committed records count as done
-    RECORDED = sum(p.startswith("results/") for p in ALL_RUNS)
-    if RECORDED:
-        print(f"kwls: {RECORDED} of {len(ALL_RUNS)} runs recorded in "
-              f"{plan.records_dir(config)} count as done", file=sys.stderr)
 
     try:
         plan.check_before_any_job(config, DATA_DIR, TRAIN_BASE)

@@ -8,11 +8,6 @@ localrules: report, publish
 
 
 TRAIN_BASE = os.path.join(REPO, "experiments", "train_reqa_base.yaml")
-ALL_RUNS = plan.report_inputs(config)  # committed records count as done
-RECORDED = sum(p.startswith("results/") for p in ALL_RUNS)
-if RECORDED:
-    print(f"kwls: {RECORDED} of {len(ALL_RUNS)} runs recorded in "
-          f"{plan.records_dir(config)} count as done", file=sys.stderr)
 REQA = plan.reqa_dir(config)
 
 try:
