@@ -176,10 +176,15 @@ class Comparison:
 
 def verdict(p: float, delta: float, n: int, higher_is_better: bool = True,
             alpha: float = ALPHA, name: str = "KWLS") -> str:
-  """A word for a test's outcome: better, worse, no difference detected."""
+  """A word for a test's outcome: better, worse, no difference detected.
+
+  p is nan over 2 or more folds only where every fold's difference is 0.
+  """
   if n < 2:
     return "not tested (under 2 folds)"
-  if math.isnan(p) or p >= alpha:
+  if math.isnan(p):
+    return "equal in every fold"
+  if p >= alpha:
     return "no difference detected"
   return f"{name} " + ("better" if (delta > 0) == higher_is_better else "worse")
 
@@ -420,7 +425,8 @@ def comparisons_markdown(comps: Sequence[Comparison],
           "sqrt(1/J) for the paired test, · sqrt(1/J + ρ) for the corrected "
           f"one. Verdict: the corrected test at {ALPHA}; \"no difference "
           "detected\" says the difference was not seen, not that it is zero "
-          "(compare Δ with the MDE).\n")
+          "(compare Δ with the MDE); \"equal in every fold\": d is 0 in "
+          "every fold, so neither test is defined.\n")
 
 
 def _esc(s: str) -> str:

@@ -247,6 +247,13 @@ def test_kwls_is_compared_with_every_method_present(tmp_path):
   (c,) = tables.comparisons(tables.aggregate(tables.collect(near)))
   assert c.p_corrected > 0.05
   assert c.verdict == "no difference detected"
+  # Every fold the same accuracy (a collapsed model): no test, and it says so.
+  (tmp_path / "same").mkdir()
+  same = [_run(tmp_path / "same", m, f, 0.5, dataset="imdb")
+          for m in ("none", "kwls") for f in range(4)]
+  (c,) = tables.comparisons(tables.aggregate(tables.collect(same)))
+  assert math.isnan(c.p_paired) and math.isnan(c.p_corrected)
+  assert c.verdict == "equal in every fold"
   # Lower NLL is better: the same sign reads the other way.
   assert tables.verdict(0.01, -1.0, 4, higher_is_better=False) == "KWLS better"
   assert tables.verdict(math.nan, 1.0, 1) == "not tested (under 2 folds)"
