@@ -106,13 +106,20 @@ def all_wildcards(config: Mapping) -> list[dict]:
     return [_reqa_w(dict(zip(RUN_KEYS[2:], map(str, combo))))
             for combo in itertools.product(config["folds"], config["seeds"],
                                            config["models"], config["methods"])]
-  return [
-      dict(zip(RUN_KEYS, map(str, (name, *combo))))
+  runs = [
+      dict(zip(RUN_KEYS, map(str, (d["name"], *combo))))
       for d in config["datasets"]
-      for name in [d["name"]]
-      for combo in itertools.product(
-          d.get("settings", config["settings"]), config["folds"],
-          config["seeds"], config["models"], method_names(config))]
+      for combo in itertools.product(*grid(config, d).values())]
+  return list({tuple(w.values()): w for w in runs}.values())  # once each
+
+
+def grid(config: Mapping, d: Mapping) -> dict[str, list]:
+  """The lists a datasets: entry crosses (settings, folds, seeds, models,
+  methods): its own where it names them, else the top-level ones."""
+  own = lambda key: d.get(key, config[key])
+  return {"settings": own("settings"), "folds": config["folds"],
+          "seeds": own("seeds"), "models": own("models"),
+          "methods": method_names({**config, "methods": own("methods")})}
 
 
 def all_runs(config: Mapping) -> list[str]:
@@ -268,10 +275,15 @@ def set_flag(key: str, value) -> str:
 
 
 def is_teacher(config: Mapping, w: Mapping) -> bool:
-  """Whether run `w` is LS-Distill's teacher: the original model's run in an
-  experiment with distill (only it saves its training-set predictions)."""
-  return (split_method(w["method"])[0] == "none"
-          and "distill" in config["methods"])
+  """Whether run `w` is LS-Distill's teacher: the original model's run where
+  the experiment has a distill run of the same dataset, setting, fold, seed
+  and model (only it saves its training-set predictions)."""
+  if split_method(w["method"])[0] != "none":
+    return False
+  same = [k for k in RUN_KEYS if k != "method"]
+  return any(split_method(v["method"])[0] == "distill"
+             and all(v[k] == str(w[k]) for k in same)
+             for v in all_wildcards(config))
 
 
 def train_settings(config: Mapping, w: Mapping, inputs: Mapping) -> dict:
@@ -327,8 +339,9 @@ def _label_names(name: str, data_dir: str) -> list[str] | None:
 def check_before_any_job(config: Mapping, data_dir: str, train_base: str) -> None:
   """What the schema cannot see, checked before the first job meets it:
   data_dir is a folder, each dataset is a corpus we know or one of
-  data_dir's, its settings exist for it (under:C needs class C, agc/agm need
-  AG News), and the train: overrides are what `kwls train` accepts for each
+  data_dir's, entries of one dataset name the same splits, its settings
+  exist for it (under:C needs class C, agc/agm need AG News), and the train:
+  overrides are what `kwls train` accepts for each
   model and method of the experiment. Raises PlanError."""
   if data_dir and not os.path.isdir(data_dir):
     raise PlanError(
@@ -341,8 +354,13 @@ def check_before_any_job(config: Mapping, data_dir: str, train_base: str) -> Non
 
   labelled = sorted(n for n, spec in registry.CORPORA.items()
                     if spec.kind == "classification")
+  splits = {}
   for d in config["datasets"]:
     name = d["name"]
+    if splits.setdefault(name, (d["pool"], d["test"])) != (d["pool"], d["test"]):
+      raise PlanError(f"datasets: the entries of {name!r} name different "
+                      f"pool/test splits ({'/'.join(splits[name])} and "
+                      f"{d['pool']}/{d['test']}); its folds are cut once")
     if name not in labelled and not (
         data_dir and os.path.isdir(os.path.join(data_dir, name))):
       raise PlanError(
@@ -356,17 +374,17 @@ def check_before_any_job(config: Mapping, data_dir: str, train_base: str) -> Non
       except ValueError as e:
         raise PlanError(f"datasets: {name!r}: {e}") from None
 
-  for model in config["models"]:
-    for method in sorted({split_method(m)[0] for m in method_names(config)}):
-      flags = {"model.name": model, "method": method,
-               "data.train": "train.jsonl.gz", "data.test": "test.jsonl.gz",
-               "teacher_run": "teacher" if method == "distill" else ""}
-      flags.update({f"smoothing.{k}": v for k, v in config["smoothing"].items()})
-      flags.update(config.get("train", {}))
-      try:
-        train_config.load(train_base, [set_item(k, v) for k, v in flags.items()])
-      except train_config.ConfigError as e:
-        raise PlanError(f"train: {e} (model {model}, method {method})") from None
+  for model, method in sorted({(w["model"], split_method(w["method"])[0])
+                                for w in all_wildcards(config)}):
+    flags = {"model.name": model, "method": method,
+             "data.train": "train.jsonl.gz", "data.test": "test.jsonl.gz",
+             "teacher_run": "teacher" if method == "distill" else ""}
+    flags.update({f"smoothing.{k}": v for k, v in config["smoothing"].items()})
+    flags.update(config.get("train", {}))
+    try:
+      train_config.load(train_base, [set_item(k, v) for k, v in flags.items()])
+    except train_config.ConfigError as e:
+      raise PlanError(f"train: {e} (model {model}, method {method})") from None
 
 
 # Retrieval experiments (task: retrieval, Table 3): the ReQA benchmark built

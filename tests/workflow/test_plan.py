@@ -234,13 +234,49 @@ def test_rerun_command_names_the_profiles(tmp_path):
 
 
 def test_only_distills_teacher_saves_training_set_predictions():
-  config = _config()
-  saves = lambda m, c=config: _sets(plan.train_flags(
-      c, _w(method=m), plan.train_inputs(c, _w(method=m))))["save_train_probs"]
-  assert saves("none") == "true"
+  config = _config(seeds=[0, 1])
+  config["datasets"].append({"name": "ag_news", "pool": "test[:75%]",
+                             "test": "test[75%:]", "seeds": [2],
+                             "methods": ["none", "kwls"]})
+  def saves(method, c=config, seed="0"):
+    w = _w(setting="balanced", fold="0", seed=seed, model="textcnn",
+           method=method)
+    return _sets(plan.train_flags(c, w, plan.train_inputs(c, w))
+                 )["save_train_probs"]
+  assert saves("none") == saves("none", seed="1") == "true"
   assert {saves(m) for m in ("kwls", "distill")} == {"false"}
+  assert saves("none", seed="2") == "false"  # no distill run of seed 2
   without = _config(methods=["none", "kwls"])
   assert saves("none", without) == "false"
+
+
+def test_a_dataset_entry_crosses_its_own_lists():
+  config = _config(settings=["balanced", "under0"], models=["textcnn"],
+                   methods=["none", "classic", "kwls"])
+  imdb = {"name": "imdb", "pool": "train", "test": "test"}
+  config["datasets"] = [
+      imdb, {**imdb, "settings": ["balanced"], "seeds": [1],
+             "methods": ["none", "kwls"]},
+      {**imdb, "settings": ["balanced", "under0"], "models": ["lstm"],
+       "methods": ["none", "kwls"]}]
+  validate(config, SCHEMA)
+  runs = [tuple(w.values()) for w in plan.all_wildcards(config)]
+  assert len(runs) == len(set(runs))
+  by_model = lambda m: {r for r in runs if r[4] == m}
+  assert len(by_model("textcnn")) == 2 * 3 + 2  # seed 0 everywhere, seed 1 on top
+  assert {(r[1], r[3], r[5]) for r in by_model("textcnn") if r[3] == "1"} == {
+      ("balanced", "1", "none"), ("balanced", "1", "kwls")}
+  # The third entry: LSTM's none and kwls runs, seed 0, in both settings.
+  assert by_model("lstm") == {("imdb", s, "0", "0", "lstm", m)
+                              for s in ("balanced", "under0")
+                              for m in ("none", "kwls")}
+  # Overlapping entries give each run once.
+  config["datasets"].append(imdb)
+  assert [tuple(w.values()) for w in plan.all_wildcards(config)] == runs
+  # One dataset, two entries with other splits: refused.
+  config["datasets"].append({**imdb, "pool": "train[:50%]"})
+  with pytest.raises(plan.PlanError, match="'imdb' name different pool/test"):
+    plan.check_before_any_job(config, "", TRAIN_BASE)
 
 
 def test_wandb_is_on_by_default():
