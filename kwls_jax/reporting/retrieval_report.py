@@ -8,8 +8,10 @@ A run directory holds run.json (workflow) and final.json (`kwls train`, task
 retrieval); a baseline file is the JSON `kwls reqa bm25|ilr DIR --fold F`
 prints. Writes table.md (R@1/10/50/100 and MRR, mean ± std over folds, the
 paper's number beside ours, the gain over the original model with a paired
-t-test over folds, the baselines on the same test queries), table.tex,
-table.csv (one row per model, method and metric) and runs.csv.
+t-test over folds, KWLS against each other method with both tests and the
+smallest detectable difference, the baselines on the same test queries),
+table.tex, table.csv (one row per model, method and metric),
+comparisons.csv (one row per KWLS comparison and metric) and runs.csv.
 """
 
 from __future__ import annotations
@@ -127,13 +129,38 @@ def gain_rows(table: dict[tuple, dict]) -> list[list[str]]:
           if key[0] != BASELINE_MODEL and key[1] != "none"]
 
 
+def kwls_comparisons(table: dict[tuple, dict]) -> list[tuple[str, tables.Comparison]]:
+  """(metric, KWLS against another method of the same model), for each
+  trained model with KWLS, by model, then method, then metric."""
+  out = []
+  for metric in METRICS:
+    trained = [by[metric] for key, by in table.items()
+               if key[0] != BASELINE_MODEL]
+    out += [(metric, c) for c in tables.comparisons(trained, metric=metric)]
+  order = {key: i for i, key in enumerate(table)}
+  return sorted(out, key=lambda mc: (order[mc[1].model, mc[1].other],
+                                     METRICS.index(mc[0])))
+
+
+def comparison_rows(comps) -> list[list[str]]:
+  """Rows of the KWLS table: model, metric, then tables.comparison_rows'
+  columns from the other method on."""
+  return [[c.model, metric, *tables.comparison_rows([c])[0][3:]]
+          for metric, c in comps]
+
+
 MAIN_COLUMNS = ("model", "method", "folds", *METRICS)
+COMPARISON_COLUMNS = ("model", "metric", *tables.COMPARISON_COLUMNS[3:])
 GAIN_COLUMNS = ("model", "method", *[f"Δ {m} (p)" for m in METRICS])
 
 
-def _markdown(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+def _markdown(columns: Sequence[str], rows: Sequence[Sequence[str]],
+              align: str = "") -> str:
+  """A markdown table, column i aligned l(eft) or r(ight) as align[i] says
+  (default: two left, the rest right)."""
+  align = align or "ll" + "r" * (len(columns) - 2)
   lines = ["| " + " | ".join(columns) + " |",
-           "|" + "|".join(["---"] * 2 + ["---:"] * (len(columns) - 2)) + "|"]
+           "|" + "|".join("---" if a == "l" else "---:" for a in align) + "|"]
   return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows]) + "\n"
 
 
@@ -149,9 +176,15 @@ def to_markdown(table: dict[tuple, dict], with_paper: bool) -> str:
     text += ("\n## Gain over the original model\n\n"
              + _markdown(GAIN_COLUMNS, gains)
              + "\nMean difference from the same model's original (method "
-             "none) over the same folds; p of the paper's paired t-test over "
-             "folds / of the corrected resampled t-test (Nadeau-Bengio), "
-             "* corrected p < 0.05.\n")
+             "none) over the same folds, in points; p of the paired / of the "
+             "corrected t-test, * corrected p < 0.05. " + tables.tests_note()
+             + "\n")
+  comps = kwls_comparisons(table)
+  if comps:
+    text += ("\n## KWLS against each method\n\n"
+             + _markdown(COMPARISON_COLUMNS, comparison_rows(comps),
+                         "lll" + "r" * 6 + "l")
+             + "\n" + tables.comparisons_note())
   return text
 
 
@@ -175,6 +208,17 @@ def to_csv(table: dict[tuple, dict]) -> str:
       w.writerow([model, method, metric, c.mean, c.std, len(c.values),
                   c.delta, c.p_paired, c.p_corrected, c.paper,
                   ";".join(f"{v:.4f}" for v in c.values), ";".join(c.runs)])
+  return out.getvalue()
+
+
+def comparisons_csv(comps) -> str:
+  """tables.comparisons_csv with each comparison's metric first."""
+  head, *rows = csv.reader(io.StringIO(
+      tables.comparisons_csv([c for _, c in comps])))
+  out = io.StringIO()
+  w = csv.writer(out)
+  w.writerow(["metric", *head])
+  w.writerows([metric, *row] for (metric, _), row in zip(comps, rows))
   return out.getvalue()
 
 
@@ -230,10 +274,11 @@ def write_report(run_dirs: Sequence[str], out_dir: str, experiment: str,
             (f"\n{note}\n" if note else "") + "\n")
   paths = {k: os.path.join(out_dir, f) for k, f in (
       ("md", "table.md"), ("tex", "table.tex"), ("csv", "table.csv"),
-      ("runs", "runs.csv"))}
+      ("comparisons", "comparisons.csv"), ("runs", "runs.csv"))}
   _write(paths["md"], header + to_markdown(result, with_paper))
   _write(paths["tex"], to_latex(result, with_paper))
   _write(paths["csv"], to_csv(result))
+  _write(paths["comparisons"], comparisons_csv(kwls_comparisons(result)))
   _write(paths["runs"], runs_csv(records))
   wandb_dir = tracking.log_report(
       wandb_project, experiment,

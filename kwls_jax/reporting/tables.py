@@ -415,8 +415,12 @@ def comparisons_markdown(comps: Sequence[Comparison],
   if not comps:
     return "No KWLS cell shares a dataset, setting and model with another.\n"
   return (_markdown(COMPARISON_COLUMNS, comparison_rows(comps),
-                    COMPARISON_ALIGN) +
-          "\nΔ: KWLS minus the other method, the mean over the folds both "
+                    COMPARISON_ALIGN) + "\n" + comparisons_note(rho))
+
+
+def comparisons_note(rho: float = RHO) -> str:
+  """What the columns of a KWLS-against-each-method table mean."""
+  return ("Δ: KWLS minus the other method, the mean over the folds both "
           "have of the per-fold difference d. The p columns are the two tests "
           f"described under the table above (ρ = {rho:.3g}). MDE: the "
           "smallest true difference each test would detect with power "

@@ -32,7 +32,7 @@ def _run(root, model, method, fold, values):
 def report(tmp_path):
   rng = np.random.default_rng(0)
   values = {(m, f): rng.uniform(1, 99, len(METRICS))
-            for m in ("none", "kwls") for f in range(4)}
+            for m in ("none", "tfidf", "kwls") for f in range(4)}
   runs = [_run(tmp_path, "textcnn", m, f, values[m, f]) for m, f in values]
   bm25 = []
   for f in range(4):
@@ -47,6 +47,9 @@ def report(tmp_path):
   with open(out / "table.csv", encoding="utf-8") as f:
     rows = {(r["model"], r["method"], r["metric"]): r
             for r in csv.DictReader(f)}
+  with open(out / "comparisons.csv", encoding="utf-8") as f:
+    rows.update({("kwls vs", r["other"], r["metric"]): r
+                 for r in csv.DictReader(f)})
   return values, rows, (out / "table.md").read_text()
 
 
@@ -72,6 +75,30 @@ def test_cells_are_mean_and_std_over_folds_with_both_tests(report):
   assert paper.paper_recall("lstm", "none", "R@100") == 70.26
 
 
+def test_kwls_is_tested_against_each_method_with_detectable_effects(report):
+  values, rows, md = report
+  for other in ("none", "tfidf"):
+    for i, metric in enumerate(METRICS):
+      d = np.array([values["kwls", f][i] - values[other, f][i]
+                    for f in range(4)])
+      row = rows["kwls vs", other, metric]
+      assert float(row["delta"]) == pytest.approx(d.mean())
+      assert float(row["p_paired"]) == pytest.approx(
+          stats.ttest_1samp(d, 0).pvalue)
+      t = d.mean() / np.sqrt((1 / 4 + 1 / 3) * d.var(ddof=1))
+      assert float(row["p_corrected"]) == pytest.approx(
+          2 * stats.t.sf(abs(t), df=3))
+      q = stats.t.ppf(0.975, 3) + stats.t.ppf(0.8, 3)
+      assert float(row["mde_corrected"]) == pytest.approx(
+          q * d.std(ddof=1) * np.sqrt(1 / 4 + 1 / 3))
+      assert row["verdict"] == ("no difference detected"
+                                if float(row["p_corrected"]) >= 0.05 else
+                                "KWLS better" if d.mean() > 0 else "KWLS worse")
+  assert {k[1] for k in rows if k[0] == "kwls vs"} == {"none", "tfidf"}
+  assert "## KWLS against each method" in md
+  assert "| textcnn | MRR | tfidf |" in md
+
+
 def test_baselines_are_rows_of_their_own_without_gains(report):
   _, rows, md = report
   row = rows["zero-shot", "bm25", "R@10"]
@@ -85,7 +112,7 @@ def test_the_table_says_what_data_it_is(report):
   _, _, md = report
   assert "SQuAD v1.1 dev only" in md and "4 folds by article" in md
   assert "- command: `snakemake x`" in md
-  assert "- runs' commits: `c` (8)" in md and "- runs' machines: `m1` (8)" in md
+  assert "- runs' commits: `c` (12)" in md and "- runs' machines: `m1` (12)" in md
   assert "## Gain over the original model" in md
   assert "| textcnn | kwls | " in md.split("## Gain")[1]
 

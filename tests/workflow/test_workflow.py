@@ -170,6 +170,10 @@ def test_retrieval_workflow_tables_its_runs_and_baselines(tmp_path):
   md = (results / "table.md").read_text()
   assert "SQuAD v1.1 dev only" in md and "4 folds by article" in md
   assert "## Gain over the original model" in md
+  with open(results / "comparisons.csv", encoding="utf-8") as f:
+    comps = {(r["metric"], r["other"]) for r in csv.DictReader(f)}
+  assert comps == {(m, o) for m in ("R@1", "R@10", "R@50", "R@100", "MRR")
+                   for o in set(methods) - {"kwls"} if "kwls" in methods}
   distill = next(r for r in rows if r["method"] == "distill")["runs"]
   cfg = json.loads((tmp_path / distill / "config.json").read_text())
   assert cfg["teacher_run"] == distill.replace("distill", "none").replace(

@@ -82,6 +82,7 @@ rule report:
         md=os.path.join(REPORT, "table.md"),
         tex=os.path.join(REPORT, "table.tex"),
         csv=os.path.join(REPORT, "table.csv"),
+        comparisons=os.path.join(REPORT, "comparisons.csv"),
         runs=os.path.join(REPORT, "runs.csv"),
     log:
         os.path.join(WORK, "logs/report.log"),
