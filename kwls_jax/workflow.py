@@ -350,7 +350,6 @@ def check_before_any_job(config: Mapping, data_dir: str, train_base: str) -> Non
            f" (relative to the working directory {os.getcwd()}, which "
            "--directory sets; an absolute path avoids that)"))
   from kwls_jax.corpora import registry, subsets  # pylint: disable=g-import-not-at-top
-  from kwls_jax.training import config as train_config  # pylint: disable=g-import-not-at-top
 
   labelled = sorted(n for n, spec in registry.CORPORA.items()
                     if spec.kind == "classification")
@@ -376,15 +375,23 @@ def check_before_any_job(config: Mapping, data_dir: str, train_base: str) -> Non
 
   for model, method in sorted({(w["model"], split_method(w["method"])[0])
                                 for w in all_wildcards(config)}):
-    flags = {"model.name": model, "method": method,
-             "data.train": "train.jsonl.gz", "data.test": "test.jsonl.gz",
-             "teacher_run": "teacher" if method == "distill" else ""}
-    flags.update({f"smoothing.{k}": v for k, v in config["smoothing"].items()})
-    flags.update(config.get("train", {}))
-    try:
-      train_config.load(train_base, [set_item(k, v) for k, v in flags.items()])
-    except train_config.ConfigError as e:
-      raise PlanError(f"train: {e} (model {model}, method {method})") from None
+    check_train_overrides(config, train_base, model, method, {
+        "data.train": "train.jsonl.gz", "data.test": "test.jsonl.gz"})
+
+
+def check_train_overrides(config: Mapping, train_base: str, model: str,
+                          method: str, flags: Mapping) -> None:
+  """`kwls train` accepts train_base with `flags` and the config's smoothing:
+  and train: values for this model and method. Raises PlanError."""
+  from kwls_jax.training import config as train_config  # pylint: disable=g-import-not-at-top
+  flags = {"model.name": model, "method": method,
+           "teacher_run": "teacher" if method == "distill" else "", **flags,
+           **{f"smoothing.{k}": v for k, v in config["smoothing"].items()},
+           **config.get("train", {})}
+  try:
+    train_config.load(train_base, [set_item(k, v) for k, v in flags.items()])
+  except train_config.ConfigError as e:
+    raise PlanError(f"train: {e} (model {model}, method {method})") from None
 
 
 # Retrieval experiments (task: retrieval, Table 3): the ReQA benchmark built
@@ -502,7 +509,6 @@ def check_retrieval_before_any_job(config: Mapping, train_base: str) -> None:
   """What a retrieval experiment's schema cannot see: no sweep, folds below
   k, and train: overrides that `kwls train` accepts for each model and
   method. Raises PlanError."""
-  from kwls_jax.training import config as train_config  # pylint: disable=g-import-not-at-top
   if config.get("sweep"):
     raise PlanError("sweep: not for task retrieval")
   bad = [f for f in config["folds"] if f >= config["k"]]
@@ -510,12 +516,5 @@ def check_retrieval_before_any_job(config: Mapping, train_base: str) -> None:
     raise PlanError(f"folds: {bad} not below k = {config['k']}")
   for model in config["models"]:
     for method in config["methods"]:
-      flags = {"model.name": model, "method": method,
-               "retrieval.benchmark": "reqa",
-               "teacher_run": "teacher" if method == "distill" else ""}
-      flags.update({f"smoothing.{k}": v for k, v in config["smoothing"].items()})
-      flags.update(config.get("train", {}))
-      try:
-        train_config.load(train_base, [set_item(k, v) for k, v in flags.items()])
-      except train_config.ConfigError as e:
-        raise PlanError(f"train: {e} (model {model}, method {method})") from None
+      check_train_overrides(config, train_base, model, method,
+                            {"retrieval.benchmark": "reqa"})
