@@ -280,10 +280,14 @@ def is_teacher(config: Mapping, w: Mapping) -> bool:
   and model (only it saves its training-set predictions)."""
   if split_method(w["method"])[0] != "none":
     return False
-  same = [k for k in RUN_KEYS if k != "method"]
-  return any(split_method(v["method"])[0] == "distill"
-             and all(v[k] == str(w[k]) for k in same)
-             for v in all_wildcards(config))
+  for d in config["datasets"]:
+    g = grid(config, d)
+    if (d["name"] == w["dataset"]
+        and any(split_method(m)[0] == "distill" for m in g["methods"])
+        and all(str(w[key]) in map(str, g[f"{key}s"])
+                for key in ("setting", "fold", "seed", "model"))):
+      return True
+  return False
 
 
 def train_settings(config: Mapping, w: Mapping, inputs: Mapping) -> dict:
