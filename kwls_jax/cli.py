@@ -189,6 +189,11 @@ def cmd_explain(args) -> int:
         f"{args.method}, {args.tokenizer} tokenizer")
   print(explain.format_keywords(explain.top_keywords(result, args.top, vocab),
                                 names))
+  print("\n# per label: its rows; the mean soft-label mass on it over its own "
+        "rows and over the other rows; the share of its rows whose soft "
+        "label's argmax is their own label")
+  print(explain.format_agreement(
+      explain.label_agreement(result.soft_labels, labels, len(names)), names))
   if args.instance is not None:
     if not 0 <= args.instance < len(labels):
       raise ValueError(f"--instance {args.instance} out of range: "

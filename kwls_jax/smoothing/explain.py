@@ -59,6 +59,48 @@ def word_contributions(result: SoftLabelResult, instance: int,
       soft_label=result.soft_labels[instance])
 
 
+@dataclasses.dataclass
+class LabelAgreement:
+  """Per label m, how the soft labels of the rows carrying m treat m."""
+
+  rows: np.ndarray  # [P] rows carrying label m
+  mean_own: np.ndarray  # [P] mean soft-label mass on m over those rows
+  mean_other: np.ndarray  # [P] mean soft-label mass on m over the other rows
+  agree: np.ndarray  # [P] share of those rows whose soft argmax is a label of theirs
+
+
+def label_agreement(soft_labels: np.ndarray, labels: np.ndarray,
+                    num_labels: int) -> LabelAgreement:
+  """Per label: its rows, the mean soft mass on it in and outside them, and how often the argmax is theirs."""
+  soft = np.asarray(soft_labels, np.float64)
+  labels = np.asarray(labels)
+  hot = (labels.astype(bool) if labels.ndim == 2
+         else np.eye(num_labels, dtype=bool)[labels])
+  own_top = hot[np.arange(len(soft)), soft.argmax(1)]
+  rows = hot.sum(0)
+  with np.errstate(invalid="ignore", divide="ignore"):
+    mean_own = (soft * hot).sum(0) / rows
+    mean_other = (soft * ~hot).sum(0) / (len(soft) - rows)
+    agree = (hot & own_top[:, None]).sum(0) / rows
+  return LabelAgreement(rows=rows, mean_own=mean_own, mean_other=mean_other,
+                        agree=agree)
+
+
+def format_agreement(a: LabelAgreement, label_names: list[str]) -> str:
+  """Plain-text table of `label_agreement`."""
+  width = max(len("label"), *(len(n) for n in label_names))
+  lines = [f"{'label':<{width}}  {'rows':>8}  {'own rows':>9}  "
+           f"{'other rows':>10}  {'argmax own':>10}"]
+  for m, name in enumerate(label_names):
+    if not a.rows[m]:
+      lines.append(f"{name:<{width}}  {0:8d}  {'-':>9}  "
+                   f"{a.mean_other[m]:10.4f}  {'-':>10}")
+      continue
+    lines.append(f"{name:<{width}}  {a.rows[m]:8d}  {a.mean_own[m]:9.4f}  "
+                 f"{a.mean_other[m]:10.4f}  {100 * a.agree[m]:9.2f}%")
+  return "\n".join(lines)
+
+
 def format_keywords(keywords, label_names: list[str]) -> str:
   """Plain-text table of `top_keywords`."""
   lines = []

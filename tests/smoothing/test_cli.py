@@ -105,6 +105,9 @@ def test_explain_prints_keywords_and_contributions(tmp_path, capsys):
   out = capsys.readouterr().out
   assert "pets:" in out and "finance:" in out
   assert "# instance 1" in out and "stocks" in out
+  assert "argmax is their own label" in out
+  assert [l.split()[0] for l in out.splitlines() if l.endswith("%") or
+          l.endswith(" -")] == ["pets", "finance", "empty"]
   assert cli.main(["explain", str(inp), "--instance", "9"]) == 2
   assert "out of range" in capsys.readouterr().err
 
