@@ -99,34 +99,24 @@ def _jobs() -> dict[str, dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def xla_cache(tmp_path_factory):
-  """The environment of this module's workflow runs: one persistent XLA
-  compilation cache, so that their training jobs compile each program once
-  (the same executables; `kwls train` keeps no cache of its own)."""
-  return {"JAX_COMPILATION_CACHE_DIR": str(tmp_path_factory.mktemp("xla")),
-          "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
-          "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0"}
-
-
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory, cluster, xla_cache):
+def runs(tmp_path_factory, cluster):
   """The tiny experiment run on the cluster and, meanwhile (the cluster run
   mostly waits), on this machine: the local table.csv, and the cluster run's
   directory, config, exit status, output and SLURM jobs as it finished."""
   local = tmp_path_factory.mktemp("local")
   with concurrent.futures.ThreadPoolExecutor(1) as pool:
     local_run = pool.submit(_snakemake, local, _config(local), "--cores", "2",
-                            env=xla_cache)
+                            env={})
     root = tmp_path_factory.mktemp("cluster")
     config = _config(root)
     before = set(_jobs())
-    rc, out = _on_cluster(root, config, **xla_cache)
+    rc, out = _on_cluster(root, config)
     jobs = {i: j for i, j in _jobs().items() if i not in before}
     local_rc, local_out = local_run.result()
   assert local_rc == 0, local_out[-3000:]
   return types.SimpleNamespace(
       local_table=(local / TABLE).read_bytes(), root=root, config=config,
-      rc=rc, out=out, jobs=jobs, env=xla_cache)
+      rc=rc, out=out, jobs=jobs)
 
 
 def test_the_cluster_run_writes_the_local_table(runs):
@@ -155,7 +145,7 @@ def test_a_cancelled_job_resumes_from_its_checkpoint(runs):
   old_logs = set(slurm_logs.glob("*/*.log"))
   hooks = str(REPO / "tests" / "hooks") + os.pathsep + os.environ.get(
       "PYTHONPATH", "")
-  proc = _on_cluster(root, config, wait=False, **runs.env,
+  proc = _on_cluster(root, config, wait=False,
                      KWLS_TRAIN_TEST_PAUSE="kwls:3", PYTHONPATH=hooks)
   try:
     deadline = time.time() + 600
@@ -177,7 +167,7 @@ def test_a_cancelled_job_resumes_from_its_checkpoint(runs):
     if proc.poll() is None:
       os.killpg(proc.pid, signal.SIGKILL)
   assert rc != 0 and not (root / KWLS / "final.json").exists(), out[-3000:]
-  rc, out = _on_cluster(root, config, **runs.env)
+  rc, out = _on_cluster(root, config)
   assert rc == 0, out[-3000:]
   final = (root / KWLS / "final.json").read_text()
   assert '"resumed_from_step": 2' in final

@@ -4,6 +4,7 @@ and a run killed midway finishes, when started again, with the same table."""
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import csv
 import importlib.util
 import json
@@ -245,11 +246,15 @@ def test_every_experiment_plans_the_runs_the_docs_say(tmp_path):
   files = sorted(p.name for p in (REPO / "experiments").glob("*.yaml")
                  if not p.name.startswith("train_"))  # `kwls train` configs
   assert sorted(table) == files
-  for name in files:
+
+  def plan(name):
     root = tmp_path / name.removesuffix(".yaml")
     root.mkdir()
-    jobs = _planned_jobs(root, REPO / "experiments" / name)
-    assert jobs["train"] == table[name], name
+    return _planned_jobs(root, REPO / "experiments" / name)
+
+  with concurrent.futures.ThreadPoolExecutor(os.cpu_count()) as pool:
+    for name, jobs in zip(files, pool.map(plan, files)):
+      assert jobs["train"] == table[name], name
 
 
 def test_figure2_labels_tell_the_runs_apart(tmp_path):

@@ -51,9 +51,13 @@ def config(root: pathlib.Path, folds, methods, **train) -> pathlib.Path:
   return path
 
 
+XLA_CACHE: dict[str, str] = {}  # set for the session by conftest.py
+
+
 def env(**extra) -> dict[str, str]:
-  """The environment of a snakemake run: this Python's scripts on PATH, no W&B."""
-  return dict(os.environ, **extra, WANDB_MODE="disabled",
+  """The environment of a snakemake run: this Python's scripts on PATH, no W&B,
+  the session's XLA compilation cache."""
+  return dict(os.environ, **XLA_CACHE, **extra, WANDB_MODE="disabled",
               PATH=os.path.dirname(sys.executable) + os.pathsep +
               os.environ.get("PATH", ""))
 
