@@ -33,6 +33,7 @@ if not workflow.overwrite_configfiles:
     configfile: os.path.join(REPO, "experiments", "quick.yaml")
 
 
+config.update(plan.typed_config(config))  # --config's nested values
 validate(config, "workflow/schemas/config.schema.yaml")
 
 EXPERIMENT = config["experiment"]

@@ -13,6 +13,7 @@ import hashlib
 import itertools
 import json
 import os
+import re
 import shlex
 from typing import Mapping, Sequence
 
@@ -31,6 +32,32 @@ WANDB_PROJECT = "kwls-jax"  # where an experiment logs unless it names another
 
 class PlanError(ValueError):
   """A config the workflow refuses before any job; the message names the key."""
+
+
+_INT = re.compile(r"[-+]?\d+")
+_FLOAT = re.compile(r"[-+]?(\d+\.\d*|\.\d+|\d+)([eE][-+]?\d+)?")
+
+
+def typed_config(value):
+  """value with the strings that spell a number or true/false read as one.
+
+  Snakemake reads a nested `--config` value (`seeds=[1]`, `sweep={alpha:
+  [3]}`) with YAML's BaseLoader, which leaves every scalar a string; this
+  reads those scalars as a config file's would be.
+  """
+  if isinstance(value, Mapping):
+    return {k: typed_config(v) for k, v in value.items()}
+  if isinstance(value, list):
+    return [typed_config(v) for v in value]
+  if not isinstance(value, str):
+    return value
+  if _INT.fullmatch(value):
+    return int(value)
+  if _FLOAT.fullmatch(value):
+    return float(value)
+  if value.lower() in ("true", "false"):
+    return value.lower() == "true"
+  return value
 
 
 def work_dir(config: Mapping) -> str:
@@ -194,7 +221,7 @@ def rerun_command(repo: str, configfiles: Sequence[str], values: Mapping,
   in_repo = lambda f: (os.path.relpath(f, repo)
                        if os.path.abspath(f).startswith(inside) else str(f))
   files = [in_repo(f) for f in configfiles]
-  values = dict(values)
+  values = typed_config(values)
   if env_data_dir:
     values["data_dir"] = env_data_dir
   words = ["snakemake"]

@@ -10,6 +10,7 @@ import shlex
 
 import pytest
 import yaml
+from snakemake.cli import parse_config
 from snakemake.utils import validate
 
 from kwls_jax import workflow as plan
@@ -106,6 +107,25 @@ def test_rerun_command_reads_back(tmp_path):
       "folds=[0, 1]", "data_dir=/data"]
   assert "--configfile experiments/quick.yaml" in plan.rerun_command(
       str(REPO), [], {})
+
+
+def test_command_line_values_are_typed_as_in_a_config_file():
+  given = parse_config([
+      "seeds=[0, 1]", "sweep={alpha: [0.5, 3, 1e-1], two_head: [true, False]}",
+      "datasets=[{name: imdb, pool: 'test[:75%]', test: test, seeds: [2]}]",
+      "note=3 of 1e-3"])
+  assert given["seeds"] == ["0", "1"]  # what Snakemake hands over
+  typed = plan.typed_config(given)
+  assert typed["seeds"] == [0, 1]
+  assert typed["sweep"] == {"alpha": [0.5, 3, 0.1], "two_head": [True, False]}
+  assert typed["datasets"] == [{"name": "imdb", "pool": "test[:75%]",
+                                "test": "test", "seeds": [2]}]
+  assert typed["note"] == "3 of 1e-3"
+  validate(_config(**typed), SCHEMA)
+  with pytest.raises(Exception, match="is not of type"):
+    validate(_config(seeds=given["seeds"]), SCHEMA)
+  assert "seeds=[0, 1]" in shlex.split(
+      plan.rerun_command(str(REPO), [], {"seeds": given["seeds"]}))
 
 
 def test_report_flags_read_back():

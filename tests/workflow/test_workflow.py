@@ -189,9 +189,9 @@ def test_retrieval_workflow_tables_its_runs_and_baselines(tmp_path):
   assert "train" not in _planned_jobs(tmp_path, config)
 
 
-def _planned_jobs(root, config) -> dict[str, int]:
+def _planned_jobs(root, config, *args) -> dict[str, int]:
   """Snakemake's plan (--dry-run): jobs per rule."""
-  proc = _snakemake(root, config, "--dry-run")
+  proc = _snakemake(root, config, "--dry-run", *args)
   stats = proc.stdout.split("Job stats:")[1].split("total")[0]
   return {line.split()[0]: int(line.split()[1]) for line in stats.splitlines()
           if len(line.split()) == 2 and line.split()[1].isdigit()}
@@ -207,6 +207,13 @@ def test_sweep_plans_one_run_per_combination(tmp_path):
   assert jobs["train"] == 2 * 2 * 3 + 2
   # Soft labels do not depend on alpha: 2 (k1) each for kwls and tfidf.
   assert jobs["soft_labels"] == 2 * 2
+  # The same sweep, and two seeds, given on the command line: Snakemake
+  # hands nested --config values over as strings.
+  del cfg["sweep"]
+  config.write_text(json.dumps(cfg))
+  jobs = _planned_jobs(tmp_path, config, "--config", "seeds=[0, 1]",
+                       "sweep={k1: [1.2, 2], b: [0.75], alpha: [0.5, 1, 2]}")
+  assert jobs["train"] == 2 * (2 * 2 * 3 + 2)
   cfg["sweep"] = {"k1": [-1.0]}
   config.write_text(json.dumps(cfg))
   env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep +
