@@ -43,7 +43,8 @@ def typed_config(value):
 
   Snakemake reads a nested `--config` value (`seeds=[1]`, `sweep={alpha:
   [3]}`) with YAML's BaseLoader, which leaves every scalar a string; this
-  reads those scalars as a config file's would be.
+  gives the schema the numbers and booleans it checks for (1e-3 included,
+  which PyYAML would leave a string).
   """
   if isinstance(value, Mapping):
     return {k: typed_config(v) for k, v in value.items()}
