@@ -5,7 +5,8 @@
 #   tools/slurm_ci.sh stop DIR    # stops the daemons `start` started
 # Its slurm.conf is DIR/slurm.conf, linked from /etc/slurm/slurm.conf (the
 # plugin's job steps drop $SLURM_CONF); a machine with a slurm.conf of its own
-# is left alone (exit 3).
+# is left alone (exit 3), and a dangling link there (left by a start whose stop
+# never ran) is removed.
 # No accounting (no slurmdbd): sacct fails, so runs poll with squeue, which
 # sees finished jobs for MinJobAge seconds. The node claims 16 CPUs and 160 GB
 # whatever the machine has (nothing enforces them), room for two training jobs
@@ -61,6 +62,9 @@ if [[ $(id -u) != 0 ]]; then
   echo "starting slurmd needs root" >&2; exit 3
 fi
 
+if [[ -L /etc/slurm/slurm.conf && ! -e /etc/slurm/slurm.conf ]]; then
+  rm -f /etc/slurm/slurm.conf
+fi
 if [[ -e /etc/slurm/slurm.conf ]]; then
   echo "/etc/slurm/slurm.conf exists: this machine has a SLURM of its own" >&2
   exit 3

@@ -10,6 +10,7 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import os
+import pathlib
 import re
 import shlex
 import shutil
@@ -70,9 +71,15 @@ def _config(root):
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-  """A one-node cluster, up while this module's tests run."""
+  """A one-node cluster, up while this module's tests run. Where it can, it
+  first leaves a dangling /etc/slurm/slurm.conf, as a killed run does, which
+  the start must replace."""
   state = tmp_path_factory.mktemp("slurm")
   script = REPO / "tools" / "slurm_ci.sh"
+  conf = pathlib.Path("/etc/slurm/slurm.conf")
+  if os.geteuid() == 0 and not conf.is_symlink() and not conf.exists():
+    conf.parent.mkdir(parents=True, exist_ok=True)
+    conf.symlink_to(state / "gone" / "slurm.conf")
   start = subprocess.run(["bash", str(script), "start", str(state)],
                          capture_output=True, text=True, timeout=900,
                          check=False)
